@@ -1,0 +1,121 @@
+"""The one authorization helper. Every decision about what a staff user may see or do in a
+study goes through `can`/`require`/`sites_in_scope`; nothing else in Chorus checks roles.
+
+A membership with no site covers every site of its study; one with a site covers that site.
+A study-wide action (site_id None) needs a study-wide membership.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Protocol
+
+from app.errors import Forbidden, NotFound
+from app.studies.models import Role
+
+
+class Permission(enum.StrEnum):
+    VIEW_STUDY = "view_study"
+    MANAGE_STUDY = "manage_study"  # sites, staff memberships
+    VIEW_PARTICIPANTS = "view_participants"
+    MANAGE_PARTICIPANTS = "manage_participants"  # enrol, invite, pause, withdraw
+    VIEW_ALERTS = "view_alerts"
+    POST_NEWS = "post_news"
+    EXPORT_DATA = "export_data"
+    HOLD_STUDY_KEY = "hold_study_key"
+    AUTHOR_INSTRUMENTS = "author_instruments"
+    APPROVE_INSTRUMENTS = "approve_instruments"
+    VIEW_AUDIT = "view_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.SITE_COORDINATOR: frozenset(
+        {
+            Permission.VIEW_STUDY,
+            Permission.VIEW_PARTICIPANTS,
+            Permission.MANAGE_PARTICIPANTS,
+            Permission.VIEW_ALERTS,
+            Permission.POST_NEWS,
+            Permission.APPROVE_INSTRUMENTS,
+        }
+    ),
+    Role.DATA_MANAGER: frozenset(
+        {
+            Permission.VIEW_STUDY,
+            Permission.VIEW_PARTICIPANTS,
+            Permission.EXPORT_DATA,
+            Permission.HOLD_STUDY_KEY,
+            Permission.VIEW_AUDIT,
+        }
+    ),
+    Role.PATIENT_GROUP_AUTHOR: frozenset({Permission.VIEW_STUDY, Permission.AUTHOR_INSTRUMENTS}),
+}
+
+
+class MembershipLike(Protocol):
+    @property
+    def study_id(self) -> int: ...
+    @property
+    def site_id(self) -> int | None: ...
+    @property
+    def role(self) -> str: ...
+
+
+class AllSites:
+    """Marker: the scope is every site of the study, including ones created later."""
+
+    def __repr__(self) -> str:
+        return "ALL_SITES"
+
+
+ALL_SITES = AllSites()
+
+
+def _granting(memberships: Iterable[MembershipLike], permission: Permission, study_id: int) -> list[MembershipLike]:
+    return [
+        m for m in memberships
+        if m.study_id == study_id and permission in ROLE_PERMISSIONS[Role(m.role)]
+    ]
+
+
+def can(
+    memberships: Iterable[MembershipLike], permission: Permission, study_id: int, site_id: int | None = None
+) -> bool:
+    for m in _granting(memberships, permission, study_id):
+        if m.site_id is None or (site_id is not None and m.site_id == site_id):
+            return True
+    return False
+
+
+def require(
+    memberships: Iterable[MembershipLike], permission: Permission, study_id: int, site_id: int | None = None
+) -> None:
+    memberships = list(memberships)
+    if not any(m.study_id == study_id for m in memberships):
+        # Not a member at all: say "not found" so study names cannot be probed.
+        raise NotFound("No such study.")
+    if not can(memberships, permission, study_id, site_id):
+        raise Forbidden()
+
+
+def require_somewhere(memberships: Iterable[MembershipLike], permission: Permission, study_id: int) -> None:
+    """For study pages a site-scoped member may open: granted at one site or more suffices."""
+    memberships = list(memberships)
+    if not any(m.study_id == study_id for m in memberships):
+        raise NotFound("No such study.")
+    if not sites_in_scope(memberships, permission, study_id):
+        raise Forbidden()
+
+
+def sites_in_scope(
+    memberships: Iterable[MembershipLike], permission: Permission, study_id: int
+) -> AllSites | frozenset[int]:
+    """Which sites' records a list view may show: ALL_SITES, or a (possibly empty) set of ids."""
+    site_ids: set[int] = set()
+    for m in _granting(memberships, permission, study_id):
+        if m.site_id is None:
+            return ALL_SITES
+        site_ids.add(m.site_id)
+    return frozenset(site_ids)

@@ -1,0 +1,1 @@
+"""Staff accounts: passwords, sessions, sign-in throttling and the optional second factor."""

@@ -1,0 +1,43 @@
+"""The JSON API under /api/v1: one blueprint per resource, marshmallow in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from app.errors import ErrorCode
+
+
+class ErrorSchema(ma.Schema):
+    """The one error shape. `code` is from the stable catalogue in app/errors.py."""
+
+    code = ma.fields.String(
+        required=True,
+        metadata={"description": "Stable error code", "enum": [str(c) for c in ErrorCode]},
+    )
+    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status"})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong, for people"})
+    errors = ma.fields.Dict(
+        required=True,
+        metadata={"description": "Field-level problems: location -> field -> messages"},
+    )
+
+
+class ChorusApi(Api):  # type: ignore[misc]
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        from app.http_errors import handle_http_exception
+
+        return handle_http_exception(error)
+
+
+def register_blueprints(api: Any) -> None:
+    from app.api import auth, studies
+
+    api.register_blueprint(auth.blp)
+    api.register_blueprint(studies.blp)

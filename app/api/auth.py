@@ -1,0 +1,108 @@
+"""Staff sign-in, sign-out, session and second-factor endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from flask_wtf.csrf import generate_csrf
+
+from app.accounts import service as accounts
+from app.accounts.models import StaffUser
+from app.api.schemas import CsrfTokenSchema, LoginSchema, StaffSessionSchema, TotpConfirmSchema, TotpEnrolmentSchema
+from app.auth import client_ip, current_staff, settings, sign_in, sign_out, staff_required
+from app.db import utcnow
+from app.errors import ChorusError
+from app.extensions import db
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in and sessions")
+
+
+def _session_view(user: StaffUser) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "totp_enabled": user.totp_enabled,
+        "memberships": user.memberships,
+        "csrf_token": generate_csrf(),
+    }
+
+
+@blp.get("/csrf")
+@blp.response(200, CsrfTokenSchema)
+def csrf_token() -> dict[str, str]:
+    """A CSRF token for the sign-in request (send it as X-CSRFToken)."""
+    return {"csrf_token": generate_csrf()}
+
+
+@blp.post("/login")
+@blp.arguments(LoginSchema)
+@blp.response(200, StaffSessionSchema)
+@blp.alt_response(401, description="Wrong e-mail or password, or the second factor is needed (code tells which)")
+@blp.alt_response(403, description="CSRF token missing or wrong")
+@blp.alt_response(422, description="A field is missing or malformed")
+@blp.alt_response(429, description="Too many failed attempts; see Retry-After")
+def login(payload: dict[str, Any]) -> dict[str, Any]:
+    cfg = settings()
+    outcome = accounts.authenticate(
+        db.session,
+        email=payload["email"],
+        password=payload["password"],
+        totp_code=payload.get("totp_code"),
+        client_ip=client_ip(),
+        policy=accounts.ThrottlePolicy(
+            max_failures=cfg.login_max_failures,
+            ip_max_failures=cfg.login_ip_max_failures,
+            lockout=dt.timedelta(minutes=cfg.login_lockout_minutes),
+        ),
+        now=utcnow(),
+    )
+    if isinstance(outcome, ChorusError):
+        db.session.commit()  # keep the failure count even though the request fails
+        raise outcome
+    sign_in(outcome)
+    db.session.commit()
+    return _session_view(outcome)
+
+
+@blp.post("/logout")
+@blp.response(204)
+@blp.alt_response(403, description="CSRF token missing or wrong")
+def logout() -> Response:
+    sign_out()
+    db.session.commit()
+    return Response(status=204)
+
+
+@blp.get("/session")
+@blp.response(200, StaffSessionSchema)
+@blp.alt_response(401, description="Not signed in, or the session expired")
+@staff_required
+def who_am_i() -> dict[str, Any]:
+    return _session_view(current_staff())
+
+
+@blp.post("/totp")
+@blp.response(201, TotpEnrolmentSchema)
+@blp.alt_response(401, description="Not signed in")
+@staff_required
+def begin_totp() -> dict[str, str]:
+    """Start (or restart) setting up an authenticator app; confirm with a code to switch it on."""
+    uri = accounts.begin_totp_enrolment(db.session, current_staff())
+    db.session.commit()
+    return {"otpauth_uri": uri}
+
+
+@blp.post("/totp/confirm")
+@blp.arguments(TotpConfirmSchema)
+@blp.response(204)
+@blp.alt_response(401, description="Not signed in")
+@blp.alt_response(422, description="Wrong code")
+@staff_required
+def confirm_totp(payload: dict[str, str]) -> Response:
+    accounts.confirm_totp_enrolment(db.session, current_staff(), payload["code"], utcnow())
+    db.session.commit()
+    return Response(status=204)

@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: every staff action on participant data, every export."""

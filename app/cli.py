@@ -1,0 +1,155 @@
+"""`chorus`: the one entry point for operators.
+
+Commands run inside an app context and use the same services as the web API.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade as migrate_upgrade
+from sqlalchemy import inspect
+
+from app import create_app
+from app.accounts import service as accounts
+from app.audit import service as audit
+from app.errors import ChorusError
+from app.extensions import db
+from app.studies import service as studies
+from app.studies.models import Role, Site, Study
+
+
+def _create_app() -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+def main() -> None:
+    """Chorus operator commands."""
+
+
+def _fail(error: ChorusError) -> None:
+    click.echo(f"error: {error.message}", err=True)
+    for field, messages in error.errors.items():
+        click.echo(f"  {field}: {'; '.join(messages)}", err=True)
+    sys.exit(1)
+
+
+def database_is_empty() -> bool:
+    return not inspect(db.engine).has_table("staff_users") or db.session.query(Study.id).first() is None
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Load the demo study into an empty database.")
+@with_appcontext
+def serve(host: str, port: int, demo: bool) -> None:
+    """Development server: migrate the database, load the demo if empty, serve."""
+    from flask import current_app
+
+    migrate_upgrade()
+    if demo and database_is_empty():
+        from app.demo import load_demo
+
+        click.echo(load_demo(db.session))
+    click.echo(f"\nChorus is running: open http://{host}:{port}/staff/login  (Ctrl+C to stop)\n")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.group("users")
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--study", "study_slug", help="Grant a role in this study (slug).")
+@click.option("--site", "site_code", help="Limit the role to this site (code); default: all sites.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), help="The role to grant.")
+@click.password_option(prompt="Password (12+ characters)")
+@with_appcontext
+def create_user(email: str, display_name: str, study_slug: str | None, site_code: str | None, role: str | None, password: str) -> None:
+    """Create a staff user, optionally with a role in a study."""
+    if bool(study_slug) != bool(role):
+        raise click.UsageError("--study and --role go together.")
+    try:
+        user = accounts.create_user(db.session, email=email, display_name=display_name, password=password, actor="cli")
+        if study_slug and role:
+            study = db.session.query(Study).filter_by(slug=study_slug).one_or_none()
+            if study is None:
+                raise click.UsageError(f"No study with slug {study_slug!r}.")
+            site = None
+            if site_code:
+                site = db.session.query(Site).filter_by(study_id=study.id, code=site_code).one_or_none()
+                if site is None:
+                    raise click.UsageError(f"Study {study_slug!r} has no site {site_code!r}.")
+            studies.grant(db.session, user, study, Role(role), site=site, actor="cli")
+    except ChorusError as error:
+        db.session.rollback()
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created staff user {user.id} ({user.email}).")
+
+
+@main.group("studies")
+def studies_group() -> None:
+    """Studies and sites."""
+
+
+@studies_group.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--site", "sites", multiple=True, metavar="CODE=NAME", help="Add a site; repeatable.")
+@with_appcontext
+def create_study(slug: str, name: str, sites: tuple[str, ...]) -> None:
+    """Create a study with its sites."""
+    try:
+        study = studies.create_study(db.session, slug=slug, name=name, actor="cli")
+        for spec in sites:
+            code, _, site_name = spec.partition("=")
+            studies.add_site(db.session, study, code=code, name=site_name or code, actor="cli")
+    except ChorusError as error:
+        db.session.rollback()
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created study {study.slug}.")
+
+
+@main.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Load the demo study (development only) and print how to sign in."""
+    from flask import current_app
+
+    from app.demo import load_demo
+
+    if current_app.extensions["chorus_settings"].is_production:
+        raise click.ClickException("The demo has fixed passwords and is refused in production.")
+    migrate_upgrade()
+    try:
+        click.echo(load_demo(db.session))
+    except ChorusError as error:
+        db.session.rollback()
+        _fail(error)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def verify_audit() -> None:
+    """Check the whole hash chain; exit 1 and name the first bad event if it was tampered with."""
+    report = audit.verify(db.session)
+    if report.ok:
+        click.echo(f"audit log intact: {report.events_checked} events verified")
+        return
+    click.echo(f"audit log TAMPERED: first bad event {report.first_bad_seq}: {report.problem}", err=True)
+    sys.exit(1)

@@ -1,0 +1,16 @@
+"""Every model, imported in one place so metadata (and Alembic) sees all tables."""
+
+from app.accounts.models import LoginThrottle, StaffSession, StaffUser
+from app.audit.models import AuditEvent, AuditHead
+from app.studies.models import Membership, Site, Study
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "LoginThrottle",
+    "Membership",
+    "Site",
+    "StaffSession",
+    "StaffUser",
+    "Study",
+]

@@ -1,0 +1,1 @@
+"""Studies, their sites, and who on the staff may do what in them."""

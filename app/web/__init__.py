@@ -1,0 +1,1 @@
+"""Server-rendered pages: health checks and the staff sign-in workspace."""
