@@ -408,6 +408,9 @@ class KdfParams:
 
     def __post_init__(self) -> None:
         # Bounds also protect unwrap from a crafted blob asking for terabytes of memory.
+        for value in (self.memory_kib, self.iterations, self.lanes):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError("Argon2id parameters must be integers")
         if not 1 <= self.lanes <= 16:
             raise ValueError("lanes must be 1..16")
         if not 1 <= self.iterations <= 64:

@@ -361,13 +361,32 @@ def test_malformed_wrapped_key_is_reported_as_such(wrapped: bytes) -> None:
         unwrap_for_holder(wrapped, PASSPHRASE)
 
 
-def test_crafted_blob_cannot_demand_huge_argon2_memory(
-    key: UnlockedStudyKey, cheap_kdf: KdfParams
+@pytest.mark.parametrize("memory", [2**40, 1024.0, True, "1024", None])
+def test_crafted_blob_cannot_demand_huge_or_odd_argon2_memory(
+    key: UnlockedStudyKey, cheap_kdf: KdfParams, memory: Any
 ) -> None:
     blob = json.loads(wrap_for_holder(key, PASSPHRASE, cheap_kdf))
-    blob["kdf"]["m"] = 2**40
+    blob["kdf"]["m"] = memory
     with pytest.raises(WrappedKeyError):
         unwrap_for_holder(json.dumps(blob).encode(), PASSPHRASE)
+
+
+def test_any_single_byte_change_to_a_wrapped_key_fails_cleanly(
+    key: UnlockedStudyKey, cheap_kdf: KdfParams
+) -> None:
+    wrapped = wrap_for_holder(key, PASSPHRASE, cheap_kdf)
+    outcomes: set[str] = set()
+    for position in range(len(wrapped)):
+        tampered = bytearray(wrapped)
+        tampered[position] ^= 0x01
+        try:
+            unwrapped = unwrap_for_holder(bytes(tampered), PASSPHRASE)
+        except (WrongPassphrase, WrappedKeyError) as error:
+            outcomes.add(type(error).__name__)
+        else:
+            # Only a non-canonical base64 spelling of the same ciphertext can get here.
+            assert unwrapped.key_id == key.key_id
+    assert outcomes == {"WrongPassphrase", "WrappedKeyError"}
 
 
 def test_short_passphrase_is_refused(key: UnlockedStudyKey, cheap_kdf: KdfParams) -> None:
