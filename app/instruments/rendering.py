@@ -1,0 +1,110 @@
+"""Render an instrument version for one language and respondent type, as the phone receives it.
+
+The result is plain JSON: only the chosen language's strings (falling back to the default
+language string by string), only the chosen respondent's wording, and skip logic and constraints
+as compiled ASTs that ``frontend/js/expressions.js`` evaluates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.instruments.canonical import content_hash
+from app.instruments.model import Instrument, Item, LocalizedText, Wording
+
+
+class RenderError(ValueError):
+    """The instrument cannot be rendered for that language or respondent type."""
+
+
+def _pick(text: LocalizedText, language: str, default_language: str) -> str | None:
+    if not text:
+        return None
+    return text.get(language) or text.get(default_language)
+
+
+def _pick_wording(
+    wording: Wording, respondent: str, language: str, default_language: str
+) -> str | None:
+    return _pick(wording.get(respondent, {}), language, default_language)
+
+
+def _render_item(item: Item, language: str, respondent: str, default: str) -> dict[str, Any]:
+    rendered: dict[str, Any] = {
+        "id": item.id,
+        "type": item.type,
+        "text": _pick_wording(item.text, respondent, language, default),
+        "help": _pick_wording(item.help, respondent, language, default),
+        "required": item.required,
+        "show_when": item.show_when.ast if item.show_when else None,
+    }
+    if item.choices:
+        rendered["choices"] = [
+            {
+                "value": choice.value,
+                "label": _pick(choice.label, language, default),
+                "exclusive": choice.exclusive,
+            }
+            for choice in item.choices
+        ]
+    if item.scale is not None:
+        rendered["scale"] = {
+            "min": item.scale.minimum,
+            "max": item.scale.maximum,
+            "min_label": _pick(item.scale.minimum_label, language, default),
+            "max_label": _pick(item.scale.maximum_label, language, default),
+        }
+    optional: Mapping[str, object] = {
+        "min": item.minimum,
+        "max": item.maximum,
+        "unit": _pick(item.unit, language, default),
+        "decimals": item.decimals,
+        "min_choices": item.min_choices,
+        "max_choices": item.max_choices,
+        "max_length": item.max_length,
+        "pattern": item.pattern,
+    }
+    rendered.update({key: value for key, value in optional.items() if value is not None})
+    if item.constraint is not None:
+        rendered["constraint"] = {
+            "condition": item.constraint.condition.ast,
+            "message": _pick(item.constraint.message, language, default),
+        }
+    return rendered
+
+
+def render_instrument(instrument: Instrument, language: str, respondent: str) -> dict[str, Any]:
+    """The JSON the PWA gets for one (language, respondent) pair."""
+    if respondent not in instrument.respondents:
+        raise RenderError(
+            f"instrument '{instrument.id}' is not answered by {respondent!r} "
+            f"(respondents: {', '.join(instrument.respondents)})"
+        )
+    if language not in instrument.languages:
+        raise RenderError(
+            f"instrument '{instrument.id}' has no language {language!r} "
+            f"(languages: {', '.join(instrument.languages)})"
+        )
+    default = instrument.default_language
+    return {
+        "id": instrument.id,
+        "version": instrument.version,
+        "content_hash": content_hash(instrument),
+        "language": language,
+        "respondent": respondent,
+        "title": _pick(instrument.title, language, default),
+        "description": _pick(instrument.description, language, default),
+        "recall_period": _pick(instrument.recall_period, language, default),
+        "estimated_minutes": instrument.estimated_minutes,
+        "copyright": instrument.copyright,
+        "pages": [
+            {
+                "id": page.id,
+                "title": _pick(page.title, language, default),
+                "show_when": page.show_when.ast if page.show_when else None,
+                "items": [_render_item(item, language, respondent, default) for item in page.items],
+            }
+            for page in instrument.pages
+        ],
+    }
