@@ -45,7 +45,11 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
             "info": {"description": "Patient-reported outcomes for rare-disease research."},
             "components": {
                 "securitySchemes": {
-                    "staffSession": {"type": "apiKey", "in": "cookie", "name": settings.session_cookie_name},
+                    "staffSession": {
+                        "type": "apiKey",
+                        "in": "cookie",
+                        "name": settings.session_cookie_name,
+                    },
                     "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
                 }
             },
@@ -63,13 +67,18 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     from app.web import health, staff
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_migrations_path()), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(_migrations_path()), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     api.init_app(app)
     register_blueprints(api)
     app.register_blueprint(health.bp)
     app.register_blueprint(staff.bp)
     app.before_request(load_staff_user)
+    from app.cli import register_commands
+
+    register_commands(app)
     http_errors.register(app)
     add_security_headers(app, hsts=settings.is_production)
     return app

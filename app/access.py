@@ -73,15 +73,21 @@ class AllSites:
 ALL_SITES = AllSites()
 
 
-def _granting(memberships: Iterable[MembershipLike], permission: Permission, study_id: int) -> list[MembershipLike]:
+def _granting(
+    memberships: Iterable[MembershipLike], permission: Permission, study_id: int
+) -> list[MembershipLike]:
     return [
-        m for m in memberships
+        m
+        for m in memberships
         if m.study_id == study_id and permission in ROLE_PERMISSIONS[Role(m.role)]
     ]
 
 
 def can(
-    memberships: Iterable[MembershipLike], permission: Permission, study_id: int, site_id: int | None = None
+    memberships: Iterable[MembershipLike],
+    permission: Permission,
+    study_id: int,
+    site_id: int | None = None,
 ) -> bool:
     for m in _granting(memberships, permission, study_id):
         if m.site_id is None or (site_id is not None and m.site_id == site_id):
@@ -90,7 +96,10 @@ def can(
 
 
 def require(
-    memberships: Iterable[MembershipLike], permission: Permission, study_id: int, site_id: int | None = None
+    memberships: Iterable[MembershipLike],
+    permission: Permission,
+    study_id: int,
+    site_id: int | None = None,
 ) -> None:
     memberships = list(memberships)
     if not any(m.study_id == study_id for m in memberships):
@@ -100,7 +109,9 @@ def require(
         raise Forbidden()
 
 
-def require_somewhere(memberships: Iterable[MembershipLike], permission: Permission, study_id: int) -> None:
+def require_somewhere(
+    memberships: Iterable[MembershipLike], permission: Permission, study_id: int
+) -> None:
     """For study pages a site-scoped member may open: granted at one site or more suffices."""
     memberships = list(memberships)
     if not any(m.study_id == study_id for m in memberships):

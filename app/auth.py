@@ -41,7 +41,7 @@ def load_staff_user() -> None:
     token = session.get(_SESSION_KEY)
     if not token:
         return
-    user, expired = staff_sessions.resume(db.session, token, session_policy(), utcnow())
+    user, expired = staff_sessions.resume(db.session(), token, session_policy(), utcnow())
     if user is None:
         session.pop(_SESSION_KEY, None)
         db.session.commit()  # removes the expired row
@@ -73,17 +73,17 @@ def sign_in(user: StaffUser) -> None:
     """Rotate everything at sign-in: a new cookie, a new CSRF secret, a new server session."""
     old = session.get(_SESSION_KEY)
     if old:
-        staff_sessions.end(db.session, old)
+        staff_sessions.end(db.session(), old)
     session.clear()
     session.permanent = True
-    session[_SESSION_KEY] = staff_sessions.start(db.session, user, utcnow())
+    session[_SESSION_KEY] = staff_sessions.start(db.session(), user, utcnow())
     g.staff_user = user
 
 
 def sign_out() -> None:
     token = session.get(_SESSION_KEY)
     if token:
-        staff_sessions.end(db.session, token)
+        staff_sessions.end(db.session(), token)
     session.clear()
     g.staff_user = None
 

@@ -26,9 +26,17 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False
+)
 def main() -> None:
-    """Chorus operator commands."""
+    """Chorus operator commands (the app's own commands are found through FlaskGroup)."""
+
+
+def register_commands(app: Flask) -> None:
+    """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
+    for command in (serve, users, studies_group, demo, audit_group):
+        app.cli.add_command(command)
 
 
 def _fail(error: ChorusError) -> None:
@@ -39,13 +47,21 @@ def _fail(error: ChorusError) -> None:
 
 
 def database_is_empty() -> bool:
-    return not inspect(db.engine).has_table("staff_users") or db.session.query(Study.id).first() is None
+    return (
+        not inspect(db.engine).has_table("staff_users")
+        or db.session.query(Study.id).first() is None
+    )
 
 
-@main.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
-@click.option("--demo/--no-demo", default=True, show_default=True, help="Load the demo study into an empty database.")
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Load the demo study into an empty database.",
+)
 @with_appcontext
 def serve(host: str, port: int, demo: bool) -> None:
     """Development server: migrate the database, load the demo if empty, serve."""
@@ -55,12 +71,12 @@ def serve(host: str, port: int, demo: bool) -> None:
     if demo and database_is_empty():
         from app.demo import load_demo
 
-        click.echo(load_demo(db.session))
+        click.echo(load_demo(db.session()))
     click.echo(f"\nChorus is running: open http://{host}:{port}/staff/login  (Ctrl+C to stop)\n")
     current_app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
-@main.group("users")
+@click.group("users")
 def users() -> None:
     """Staff accounts."""
 
@@ -73,22 +89,35 @@ def users() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), help="The role to grant.")
 @click.password_option(prompt="Password (12+ characters)")
 @with_appcontext
-def create_user(email: str, display_name: str, study_slug: str | None, site_code: str | None, role: str | None, password: str) -> None:
+def create_user(
+    email: str,
+    display_name: str,
+    study_slug: str | None,
+    site_code: str | None,
+    role: str | None,
+    password: str,
+) -> None:
     """Create a staff user, optionally with a role in a study."""
     if bool(study_slug) != bool(role):
         raise click.UsageError("--study and --role go together.")
     try:
-        user = accounts.create_user(db.session, email=email, display_name=display_name, password=password, actor="cli")
+        user = accounts.create_user(
+            db.session(), email=email, display_name=display_name, password=password, actor="cli"
+        )
         if study_slug and role:
             study = db.session.query(Study).filter_by(slug=study_slug).one_or_none()
             if study is None:
                 raise click.UsageError(f"No study with slug {study_slug!r}.")
             site = None
             if site_code:
-                site = db.session.query(Site).filter_by(study_id=study.id, code=site_code).one_or_none()
+                site = (
+                    db.session.query(Site)
+                    .filter_by(study_id=study.id, code=site_code)
+                    .one_or_none()
+                )
                 if site is None:
                     raise click.UsageError(f"Study {study_slug!r} has no site {site_code!r}.")
-            studies.grant(db.session, user, study, Role(role), site=site, actor="cli")
+            studies.grant(db.session(), user, study, Role(role), site=site, actor="cli")
     except ChorusError as error:
         db.session.rollback()
         _fail(error)
@@ -96,7 +125,7 @@ def create_user(email: str, display_name: str, study_slug: str | None, site_code
     click.echo(f"Created staff user {user.id} ({user.email}).")
 
 
-@main.group("studies")
+@click.group("studies")
 def studies_group() -> None:
     """Studies and sites."""
 
@@ -109,10 +138,10 @@ def studies_group() -> None:
 def create_study(slug: str, name: str, sites: tuple[str, ...]) -> None:
     """Create a study with its sites."""
     try:
-        study = studies.create_study(db.session, slug=slug, name=name, actor="cli")
+        study = studies.create_study(db.session(), slug=slug, name=name, actor="cli")
         for spec in sites:
             code, _, site_name = spec.partition("=")
-            studies.add_site(db.session, study, code=code, name=site_name or code, actor="cli")
+            studies.add_site(db.session(), study, code=code, name=site_name or code, actor="cli")
     except ChorusError as error:
         db.session.rollback()
         _fail(error)
@@ -120,7 +149,7 @@ def create_study(slug: str, name: str, sites: tuple[str, ...]) -> None:
     click.echo(f"Created study {study.slug}.")
 
 
-@main.command("demo")
+@click.command("demo")
 @with_appcontext
 def demo() -> None:
     """Load the demo study (development only) and print how to sign in."""
@@ -132,13 +161,13 @@ def demo() -> None:
         raise click.ClickException("The demo has fixed passwords and is refused in production.")
     migrate_upgrade()
     try:
-        click.echo(load_demo(db.session))
+        click.echo(load_demo(db.session()))
     except ChorusError as error:
         db.session.rollback()
         _fail(error)
 
 
-@main.group("audit")
+@click.group("audit")
 def audit_group() -> None:
     """The tamper-evident audit log."""
 
@@ -147,9 +176,11 @@ def audit_group() -> None:
 @with_appcontext
 def verify_audit() -> None:
     """Check the whole hash chain; exit 1 and name the first bad event if it was tampered with."""
-    report = audit.verify(db.session)
+    report = audit.verify(db.session())
     if report.ok:
         click.echo(f"audit log intact: {report.events_checked} events verified")
         return
-    click.echo(f"audit log TAMPERED: first bad event {report.first_bad_seq}: {report.problem}", err=True)
+    click.echo(
+        f"audit log TAMPERED: first bad event {report.first_bad_seq}: {report.problem}", err=True
+    )
     sys.exit(1)

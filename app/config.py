@@ -104,7 +104,9 @@ class Settings:
         base_url = env_vars.get("CHORUS_BASE_URL", "")
         if env == "production":
             if not secret_key:
-                missing.append("SECRET_KEY (a long random string: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+                missing.append(
+                    "SECRET_KEY (a long random string: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
             elif len(secret_key) < 32:
                 raise ConfigError("SECRET_KEY must be at least 32 characters in production")
             if not database_url:
@@ -131,7 +133,9 @@ class Settings:
             database_url=database_url,
             secret_key=secret_key,
             base_url=(base_url or "http://127.0.0.1:5000").rstrip("/"),
-            instruments_path=Path(env_vars.get("CHORUS_INSTRUMENTS_PATH") or PROJECT_ROOT / "instruments"),
+            instruments_path=Path(
+                env_vars.get("CHORUS_INSTRUMENTS_PATH") or PROJECT_ROOT / "instruments"
+            ),
             session_idle_minutes=_int(env_vars, "CHORUS_SESSION_IDLE_MINUTES", 30),
             session_absolute_hours=_int(env_vars, "CHORUS_SESSION_ABSOLUTE_HOURS", 12),
             login_max_failures=_int(env_vars, "CHORUS_LOGIN_MAX_FAILURES", 5),

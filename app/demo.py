@@ -16,19 +16,40 @@ DEMO_STUDY = "demo-fatigue"
 
 
 def load_demo(session: Session) -> str:
-    study = studies.create_study(session, slug=DEMO_STUDY, name="Fatigue in daily life (demo)", actor="demo")
-    lyon = studies.add_site(session, study, code="LYON", name="Hôpital Femme Mère Enfant, Lyon", actor="demo")
-    leeds = studies.add_site(session, study, code="LEEDS", name="Leeds Children's Hospital", actor="demo")
+    study = studies.create_study(
+        session, slug=DEMO_STUDY, name="Fatigue in daily life (demo)", actor="demo"
+    )
+    lyon = studies.add_site(
+        session, study, code="LYON", name="Hôpital Femme Mère Enfant, Lyon", actor="demo"
+    )
+    leeds = studies.add_site(
+        session, study, code="LEEDS", name="Leeds Children's Hospital", actor="demo"
+    )
     people = [
         ("admin@demo.chorus.test", "Ada Admin", Role.ADMIN, None),
-        ("coordinator.lyon@demo.chorus.test", "Camille Coordinator (Lyon)", Role.SITE_COORDINATOR, lyon),
-        ("coordinator.leeds@demo.chorus.test", "Lee Coordinator (Leeds)", Role.SITE_COORDINATOR, leeds),
+        (
+            "coordinator.lyon@demo.chorus.test",
+            "Camille Coordinator (Lyon)",
+            Role.SITE_COORDINATOR,
+            lyon,
+        ),
+        (
+            "coordinator.leeds@demo.chorus.test",
+            "Lee Coordinator (Leeds)",
+            Role.SITE_COORDINATOR,
+            leeds,
+        ),
         ("data.manager@demo.chorus.test", "Dana Data-Manager", Role.DATA_MANAGER, None),
         ("author@demo.chorus.test", "Pat Patient-Group", Role.PATIENT_GROUP_AUTHOR, None),
     ]
-    lines = ["Demo study 'Fatigue in daily life (demo)' with sites LYON and LEEDS.", "Staff sign-in (password for all: " + DEMO_PASSWORD + "):"]
+    lines = [
+        "Demo study 'Fatigue in daily life (demo)' with sites LYON and LEEDS.",
+        "Staff sign-in (password for all: " + DEMO_PASSWORD + "):",
+    ]
     for email, name, role, site in people:
-        user = accounts.create_user(session, email=email, display_name=name, password=DEMO_PASSWORD, actor="demo")
+        user = accounts.create_user(
+            session, email=email, display_name=name, password=DEMO_PASSWORD, actor="demo"
+        )
         studies.grant(session, user, study, role, site=site, actor="demo")
         lines.append(f"  {role.value:<22} {email}")
     session.commit()

@@ -39,7 +39,10 @@ CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.SECOND_FACTOR_REQUIRED: (401, "Enter the 6-digit code from your authenticator app."),
     ErrorCode.SESSION_EXPIRED: (401, "Your session has ended. Sign in again."),
     ErrorCode.FORBIDDEN: (403, "You do not have permission to do that."),
-    ErrorCode.CSRF_FAILED: (403, "The form had expired or came from another site. Reload the page and try again."),
+    ErrorCode.CSRF_FAILED: (
+        403,
+        "The form had expired or came from another site. Reload the page and try again.",
+    ),
     ErrorCode.NOT_FOUND: (404, "Not found."),
     ErrorCode.METHOD_NOT_ALLOWED: (405, "That method is not allowed here."),
     ErrorCode.CONFLICT: (409, "That conflicts with what is already stored."),
@@ -54,7 +57,9 @@ _BY_STATUS = {status: code for code, (status, _) in reversed(CATALOGUE.items())}
 
 
 def code_for_status(status: int) -> ErrorCode:
-    return _BY_STATUS.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else ErrorCode.BAD_REQUEST)
+    return _BY_STATUS.get(
+        status, ErrorCode.INTERNAL_ERROR if status >= 500 else ErrorCode.BAD_REQUEST
+    )
 
 
 class ChorusError(Exception):
@@ -114,7 +119,9 @@ class TooManyAttempts(ChorusError):
         )
 
 
-def problem(code: ErrorCode, message: str | None = None, errors: dict[str, Any] | None = None) -> dict[str, Any]:
+def problem(
+    code: ErrorCode, message: str | None = None, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
     status = CATALOGUE[code][0]
     return {
         "code": str(code),

@@ -19,12 +19,21 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 
+_JSON_PATHS = ("/api/", "/healthz", "/readyz")
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith(_JSON_PATHS) or request.accept_mimetypes.best == "application/json"
+    )
 
 
-def respond(code: ErrorCode, message: str | None = None, errors: dict[str, Any] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+def respond(
+    code: ErrorCode,
+    message: str | None = None,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     body = problem(code, message, errors)
     if _wants_json():
         response = jsonify(body)
@@ -47,11 +56,10 @@ def handle_http_exception(error: HTTPException) -> Response:
     message = None
     data = getattr(error, "data", None)
     if isinstance(data, dict) and "messages" in data:
-        # webargs/marshmallow validation: {"json": {"field": ["message"]}}
+        # webargs/marshmallow: {"json": {"field": ["message"]}}; 400 for an unreadable body
         errors = data["messages"]
-        code = ErrorCode.VALIDATION_FAILED
-    elif status == 400 and error.description and "JSON" in error.description:
-        message = "The request body is not valid JSON."
+        if status == 400:
+            message = "The request body is not valid JSON."
     return respond(code, message, errors)
 
 

@@ -43,7 +43,11 @@ def create_user(
         raise Invalid(errors={"password": [str(weak)]}) from None
     if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
         raise Conflict(f"A staff account for {email} already exists.")
-    user = StaffUser(email=email, display_name=display_name.strip() or email, password_hash=passwords.hash_password(password))
+    user = StaffUser(
+        email=email,
+        display_name=display_name.strip() or email,
+        password_hash=passwords.hash_password(password),
+    )
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="staff.created", target=f"staff:{user.id}")
@@ -51,7 +55,9 @@ def create_user(
 
 
 def find_by_email(session: Session, email: str) -> StaffUser | None:
-    return session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == normalise_email(email)))
+    return session.scalar(
+        select(StaffUser).where(func.lower(StaffUser.email) == normalise_email(email))
+    )
 
 
 def authenticate(
@@ -77,7 +83,13 @@ def authenticate(
     if user is None or not password_ok or not user.is_active:
         _count_failure(session, email_key, ip_key, policy, now)
         if user is not None:
-            audit.record(session, actor="anonymous", action="staff.login_failed", target=f"staff:{user.id}", now=now)
+            audit.record(
+                session,
+                actor="anonymous",
+                action="staff.login_failed",
+                target=f"staff:{user.id}",
+                now=now,
+            )
         return ChorusError(code=ErrorCode.INVALID_CREDENTIALS)
 
     if user.totp_enabled:
@@ -86,19 +98,37 @@ def authenticate(
             return ChorusError(code=ErrorCode.SECOND_FACTOR_REQUIRED)
         if not _accept_totp(user, totp_code, now):
             _count_failure(session, email_key, ip_key, policy, now)
-            audit.record(session, actor="anonymous", action="staff.login_failed", target=f"staff:{user.id}", reason="second factor", now=now)
-            return ChorusError(code=ErrorCode.SECOND_FACTOR_REQUIRED, message="That code is not right or was already used. Enter the current code.")
+            audit.record(
+                session,
+                actor="anonymous",
+                action="staff.login_failed",
+                target=f"staff:{user.id}",
+                reason="second factor",
+                now=now,
+            )
+            return ChorusError(
+                code=ErrorCode.SECOND_FACTOR_REQUIRED,
+                message="That code is not right or was already used. Enter the current code.",
+            )
 
     throttle.clear(session, email_key)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    audit.record(session, actor=f"staff:{user.id}", action="staff.login", target=f"staff:{user.id}", now=now)
+    audit.record(
+        session, actor=f"staff:{user.id}", action="staff.login", target=f"staff:{user.id}", now=now
+    )
     return user
 
 
-def _count_failure(session: Session, email_key: str, ip_key: str, policy: ThrottlePolicy, now: dt.datetime) -> None:
-    throttle.record_failure(session, email_key, limit=policy.max_failures, window=policy.lockout, now=now)
-    throttle.record_failure(session, ip_key, limit=policy.ip_max_failures, window=policy.lockout, now=now)
+def _count_failure(
+    session: Session, email_key: str, ip_key: str, policy: ThrottlePolicy, now: dt.datetime
+) -> None:
+    throttle.record_failure(
+        session, email_key, limit=policy.max_failures, window=policy.lockout, now=now
+    )
+    throttle.record_failure(
+        session, ip_key, limit=policy.ip_max_failures, window=policy.lockout, now=now
+    )
 
 
 # --- second factor (TOTP, RFC 6238) -------------------------------------------------------
@@ -111,7 +141,9 @@ def begin_totp_enrolment(session: Session, user: StaffUser) -> str:
     user.totp_secret = pyotp.random_base32()
     user.totp_enabled = False
     user.totp_last_step = None
-    return str(pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER))
+    return str(
+        pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+    )
 
 
 def confirm_totp_enrolment(session: Session, user: StaffUser, code: str, now: dt.datetime) -> None:
@@ -120,7 +152,13 @@ def confirm_totp_enrolment(session: Session, user: StaffUser, code: str, now: dt
     if not _accept_totp(user, code, now):
         raise Invalid(errors={"code": ["That code is not right. Enter the current 6-digit code."]})
     user.totp_enabled = True
-    audit.record(session, actor=f"staff:{user.id}", action="staff.totp_enabled", target=f"staff:{user.id}", now=now)
+    audit.record(
+        session,
+        actor=f"staff:{user.id}",
+        action="staff.totp_enabled",
+        target=f"staff:{user.id}",
+        now=now,
+    )
 
 
 def _accept_totp(user: StaffUser, code: str, now: dt.datetime) -> bool:

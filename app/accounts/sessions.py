@@ -32,7 +32,9 @@ class SessionPolicy:
 
 def start(session: Session, user: StaffUser, now: dt.datetime) -> str:
     token = secrets.token_urlsafe(32)
-    session.add(StaffSession(token_hash=_hash(token), user_id=user.id, created_at=now, last_seen_at=now))
+    session.add(
+        StaffSession(token_hash=_hash(token), user_id=user.id, created_at=now, last_seen_at=now)
+    )
     return token
 
 

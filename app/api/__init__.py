@@ -20,7 +20,9 @@ class ErrorSchema(ma.Schema):
         metadata={"description": "Stable error code", "enum": [str(c) for c in ErrorCode]},
     )
     status = ma.fields.Integer(required=True, metadata={"description": "HTTP status"})
-    message = ma.fields.String(required=True, metadata={"description": "What went wrong, for people"})
+    message = ma.fields.String(
+        required=True, metadata={"description": "What went wrong, for people"}
+    )
     errors = ma.fields.Dict(
         required=True,
         metadata={"description": "Field-level problems: location -> field -> messages"},

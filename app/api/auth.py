@@ -11,13 +11,21 @@ from flask_wtf.csrf import generate_csrf
 
 from app.accounts import service as accounts
 from app.accounts.models import StaffUser
-from app.api.schemas import CsrfTokenSchema, LoginSchema, StaffSessionSchema, TotpConfirmSchema, TotpEnrolmentSchema
+from app.api.schemas import (
+    CsrfTokenSchema,
+    LoginSchema,
+    StaffSessionSchema,
+    TotpConfirmSchema,
+    TotpEnrolmentSchema,
+)
 from app.auth import client_ip, current_staff, settings, sign_in, sign_out, staff_required
 from app.db import utcnow
 from app.errors import ChorusError
 from app.extensions import db
 
-blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in and sessions")
+blp = Blueprint(
+    "auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in and sessions"
+)
 
 
 def _session_view(user: StaffUser) -> dict[str, Any]:
@@ -41,14 +49,16 @@ def csrf_token() -> dict[str, str]:
 @blp.post("/login")
 @blp.arguments(LoginSchema)
 @blp.response(200, StaffSessionSchema)
-@blp.alt_response(401, description="Wrong e-mail or password, or the second factor is needed (code tells which)")
+@blp.alt_response(
+    401, description="Wrong e-mail or password, or the second factor is needed (code tells which)"
+)
 @blp.alt_response(403, description="CSRF token missing or wrong")
 @blp.alt_response(422, description="A field is missing or malformed")
 @blp.alt_response(429, description="Too many failed attempts; see Retry-After")
 def login(payload: dict[str, Any]) -> dict[str, Any]:
     cfg = settings()
     outcome = accounts.authenticate(
-        db.session,
+        db.session(),
         email=payload["email"],
         password=payload["password"],
         totp_code=payload.get("totp_code"),
@@ -91,7 +101,7 @@ def who_am_i() -> dict[str, Any]:
 @staff_required
 def begin_totp() -> dict[str, str]:
     """Start (or restart) setting up an authenticator app; confirm with a code to switch it on."""
-    uri = accounts.begin_totp_enrolment(db.session, current_staff())
+    uri = accounts.begin_totp_enrolment(db.session(), current_staff())
     db.session.commit()
     return {"otpauth_uri": uri}
 
@@ -103,6 +113,6 @@ def begin_totp() -> dict[str, str]:
 @blp.alt_response(422, description="Wrong code")
 @staff_required
 def confirm_totp(payload: dict[str, str]) -> Response:
-    accounts.confirm_totp_enrolment(db.session, current_staff(), payload["code"], utcnow())
+    accounts.confirm_totp_enrolment(db.session(), current_staff(), payload["code"], utcnow())
     db.session.commit()
     return Response(status=204)

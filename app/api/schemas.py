@@ -13,13 +13,22 @@ class StrictSchema(ma.Schema):
 
 class LoginSchema(StrictSchema):
     email = ma.fields.String(required=True, validate=validate.Length(min=3, max=254))
-    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
-    totp_code = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\s*\d{3}\s?\d{3}\s*$", error="Enter the 6-digit code."))
+    password = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=1024), load_only=True
+    )
+    totp_code = ma.fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\s*\d{3}\s?\d{3}\s*$", error="Enter the 6-digit code."),
+    )
 
 
 class MembershipSchema(ma.Schema):
     study = ma.fields.Function(lambda m: m.study.slug, dump_only=True)
-    site = ma.fields.Function(lambda m: m.site.code if m.site else None, dump_only=True, metadata={"description": "null means every site"})
+    site = ma.fields.Function(
+        lambda m: m.site.code if m.site else None,
+        dump_only=True,
+        metadata={"description": "null means every site"},
+    )
     role = ma.fields.String(dump_only=True)
 
 
@@ -39,11 +48,16 @@ class CsrfTokenSchema(ma.Schema):
 
 
 class TotpEnrolmentSchema(ma.Schema):
-    otpauth_uri = ma.fields.String(dump_only=True, metadata={"description": "Show as a QR code to the authenticator app"})
+    otpauth_uri = ma.fields.String(
+        dump_only=True, metadata={"description": "Show as a QR code to the authenticator app"}
+    )
 
 
 class TotpConfirmSchema(StrictSchema):
-    code = ma.fields.String(required=True, validate=validate.Regexp(r"^\s*\d{3}\s?\d{3}\s*$", error="Enter the 6-digit code."))
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\s*\d{3}\s?\d{3}\s*$", error="Enter the 6-digit code."),
+    )
 
 
 class SiteSchema(ma.Schema):
@@ -63,4 +77,8 @@ class StudySummarySchema(ma.Schema):
 
 
 class StudyDetailSchema(StudySummarySchema):
-    sites = ma.fields.List(ma.fields.Nested(SiteSchema), dump_only=True, metadata={"description": "Only the sites you may see"})
+    sites = ma.fields.List(
+        ma.fields.Nested(SiteSchema),
+        dump_only=True,
+        metadata={"description": "Only the sites you may see"},
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -15,23 +16,25 @@ from app.extensions import db
 from app.studies import service as studies
 from app.studies.models import Site, Study
 
-blp = Blueprint("studies", __name__, url_prefix="/api/v1/studies", description="Studies and their sites")
+blp = Blueprint(
+    "studies", __name__, url_prefix="/api/v1/studies", description="Studies and their sites"
+)
 
 
 @blp.route("/")
 class StudyList(MethodView):
-    decorators = [staff_required]
+    decorators: ClassVar[list[Callable[..., Any]]] = [staff_required]
 
     @blp.response(200, StudySummarySchema(many=True))
     @blp.alt_response(401, description="Not signed in")
     def get(self) -> list[Study]:
         """Studies you are a member of."""
-        return studies.studies_for(db.session, current_staff())
+        return studies.studies_for(db.session(), current_staff())
 
 
 @blp.route("/<slug>")
 class StudyDetail(MethodView):
-    decorators = [staff_required]
+    decorators: ClassVar[list[Callable[..., Any]]] = [staff_required]
 
     @blp.response(200, StudyDetailSchema)
     @blp.alt_response(401, description="Not signed in")
@@ -39,13 +42,13 @@ class StudyDetail(MethodView):
     def get(self, slug: str) -> dict[str, Any]:
         """A study with the sites you may see (a site coordinator sees only their own site)."""
         user = current_staff()
-        study = studies.get_study_for(db.session, user, slug, Permission.VIEW_STUDY)
+        study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_STUDY)
         return {"slug": study.slug, "name": study.name, "sites": studies.visible_sites(user, study)}
 
 
 @blp.route("/<slug>/sites")
 class SiteCollection(MethodView):
-    decorators = [staff_required]
+    decorators: ClassVar[list[Callable[..., Any]]] = [staff_required]
 
     @blp.arguments(SiteCreateSchema)
     @blp.response(201, SiteSchema)
@@ -56,16 +59,22 @@ class SiteCollection(MethodView):
     @blp.alt_response(422, description="A field is missing or malformed")
     def post(self, payload: dict[str, str], slug: str) -> Site:
         user = current_staff()
-        study = studies.get_study_for(db.session, user, slug, Permission.VIEW_STUDY)
+        study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_STUDY)
         access.require(user.memberships, Permission.MANAGE_STUDY, study.id)
-        site = studies.add_site(db.session, study, code=payload["code"], name=payload["name"], actor=f"staff:{user.id}")
+        site = studies.add_site(
+            db.session(),
+            study,
+            code=payload["code"],
+            name=payload["name"],
+            actor=f"staff:{user.id}",
+        )
         db.session.commit()
         return site
 
 
 @blp.route("/<slug>/sites/<code>")
 class SiteDetail(MethodView):
-    decorators = [staff_required]
+    decorators: ClassVar[list[Callable[..., Any]]] = [staff_required]
 
     @blp.response(200, SiteSchema)
     @blp.alt_response(401, description="Not signed in")
@@ -73,5 +82,5 @@ class SiteDetail(MethodView):
     @blp.alt_response(404, description="No such study or site")
     def get(self, slug: str, code: str) -> Site:
         user = current_staff()
-        study = studies.get_study_for(db.session, user, slug, Permission.VIEW_STUDY)
-        return studies.get_site_for(db.session, user, study, code, Permission.VIEW_STUDY)
+        study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_STUDY)
+        return studies.get_site_for(db.session(), user, study, code, Permission.VIEW_STUDY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,19 +112,33 @@ class ChainReport:
 
 def verify(session: Session) -> ChainReport:
     """Walk the chain in order; report the first event that was edited, removed or moved."""
+    # Streamed (a server-side cursor on PostgreSQL) so memory stays flat on a long log.
+    result = session.execute(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    )
+    try:
+        return _walk(session, result.scalars())
+    finally:
+        result.close()
+
+
+def _walk(session: Session, events: Iterable[AuditEvent]) -> ChainReport:
     expected_seq = 1
     running_hash = GENESIS_HASH
     checked = 0
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))
-    for event in rows.scalars():
+    for event in events:
         if event.seq != expected_seq:
             return ChainReport(
-                False, checked, expected_seq,
+                False,
+                checked,
+                expected_seq,
                 f"event {expected_seq} is missing (the next stored event is {event.seq}): deleted",
             )
         if event.prev_hash != running_hash:
             return ChainReport(
-                False, checked, event.seq,
+                False,
+                checked,
+                event.seq,
                 f"event {event.seq} does not follow event {event.seq - 1}: deleted, replaced or reordered",
             )
         recomputed = event_hash(
@@ -137,7 +152,9 @@ def verify(session: Session) -> ChainReport:
             prev_hash=event.prev_hash,
         )
         if recomputed != event.hash:
-            return ChainReport(False, checked, event.seq, f"event {event.seq} was edited after it was written")
+            return ChainReport(
+                False, checked, event.seq, f"event {event.seq} was edited after it was written"
+            )
         running_hash = event.hash
         expected_seq += 1
         checked += 1
@@ -146,7 +163,9 @@ def verify(session: Session) -> ChainReport:
         return ChainReport(False, checked, None, "the audit head row is missing")
     if head.last_seq != checked or head.last_hash != running_hash:
         return ChainReport(
-            False, checked, checked + 1,
+            False,
+            checked,
+            checked + 1,
             f"the log ends at event {checked} but {head.last_seq} were written: events removed from the end",
         )
     return ChainReport(True, checked)

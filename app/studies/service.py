@@ -21,7 +21,11 @@ _SITE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 def create_study(session: Session, *, slug: str, name: str, actor: str) -> Study:
     if not _SLUG.match(slug):
-        raise Invalid(errors={"slug": ["Use 2-63 lower-case letters, digits and dashes, e.g. 'fatigue-2026'."]})
+        raise Invalid(
+            errors={
+                "slug": ["Use 2-63 lower-case letters, digits and dashes, e.g. 'fatigue-2026'."]
+            }
+        )
     study = Study(slug=slug, name=name.strip())
     session.add(study)
     _flush_or_conflict(session, f"A study with slug '{slug}' already exists.")
@@ -35,7 +39,13 @@ def add_site(session: Session, study: Study, *, code: str, name: str, actor: str
     site = Site(study_id=study.id, code=code, name=name.strip())
     session.add(site)
     _flush_or_conflict(session, f"Study '{study.slug}' already has a site with code '{code}'.")
-    audit.record(session, actor=actor, action="site.created", target=f"site:{site.id}", details={"study_id": study.id})
+    audit.record(
+        session,
+        actor=actor,
+        action="site.created",
+        target=f"site:{site.id}",
+        details={"study_id": study.id},
+    )
     return site
 
 
@@ -44,11 +54,16 @@ def grant(
 ) -> Membership:
     if site is not None and site.study_id != study.id:
         raise Invalid(errors={"site": [f"Site '{site.code}' is not part of study '{study.slug}'."]})
-    membership = Membership(user_id=user.id, study_id=study.id, site_id=site.id if site else None, role=str(role))
+    membership = Membership(
+        user_id=user.id, study_id=study.id, site_id=site.id if site else None, role=str(role)
+    )
     session.add(membership)
     _flush_or_conflict(session, "That person already has this role there.")
     audit.record(
-        session, actor=actor, action="membership.granted", target=f"staff:{user.id}",
+        session,
+        actor=actor,
+        action="membership.granted",
+        target=f"staff:{user.id}",
         details={"study_id": study.id, "site_id": membership.site_id, "role": str(role)},
     )
     return membership
@@ -85,7 +100,9 @@ def visible_sites(user: StaffUser, study: Study) -> list[Site]:
     return [site for site in study.sites if site.id in scope]  # type: ignore[operator]
 
 
-def get_site_for(session: Session, user: StaffUser, study: Study, code: str, permission: Permission) -> Site:
+def get_site_for(
+    session: Session, user: StaffUser, study: Study, code: str, permission: Permission
+) -> Site:
     site = session.scalar(select(Site).where(Site.study_id == study.id, Site.code == code))
     if site is None:
         raise NotFound(f"Study '{study.slug}' has no site '{code}'.")

@@ -34,7 +34,7 @@ def login() -> Response | tuple[str, int] | str:
     cfg = settings()
     email = request.form.get("email", "")
     outcome = accounts.authenticate(
-        db.session,
+        db.session(),
         email=email,
         password=request.form.get("password", ""),
         totp_code=request.form.get("totp_code") or None,
@@ -66,5 +66,8 @@ def home() -> Response | str:
     user = g.get("staff_user")
     if user is None:
         return redirect(url_for("staff.login"))
-    rows = [(study, studies.visible_sites(user, study)) for study in studies.studies_for(db.session, user)]
+    rows = [
+        (study, studies.visible_sites(user, study))
+        for study in studies.studies_for(db.session(), user)
+    ]
     return render_template("staff/home.html", user=user, studies=rows)
