@@ -6,6 +6,7 @@ Commands run inside an app context and use the same services as the web API.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -35,14 +36,15 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
-    for command in (serve, users, studies_group, demo, audit_group):
+    for command in (serve, users, studies_group, instruments_group, demo, audit_group):
         app.cli.add_command(command)
 
 
-def _fail(error: ChorusError) -> None:
+def _fail(error: ChorusError) -> NoReturn:
     click.echo(f"error: {error.message}", err=True)
     for field, messages in error.errors.items():
-        click.echo(f"  {field}: {'; '.join(messages)}", err=True)
+        for message in messages:
+            click.echo(f"  {field}: {message}", err=True)
     sys.exit(1)
 
 
@@ -68,12 +70,28 @@ def serve(host: str, port: int, demo: bool) -> None:
     from flask import current_app
 
     migrate_upgrade()
+    _publish_library()
     if demo and database_is_empty():
         from app.demo import load_demo
 
         click.echo(load_demo(db.session()))
     click.echo(f"\nChorus is running: open http://{host}:{port}/staff/login  (Ctrl+C to stop)\n")
     current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _publish_library() -> None:
+    """Publish the shipped library (a no-op for versions already published)."""
+    from app.library.service import PublishStatus, publish_paths
+
+    try:
+        results = publish_paths(db.session(), _instrument_paths(()), actor="cli")
+    except ChorusError as error:
+        db.session.rollback()
+        _fail(error)
+    db.session.commit()
+    for result in results:
+        if result.status is PublishStatus.PUBLISHED:
+            click.echo(f"published instrument {result.label}")
 
 
 @click.group("users")
@@ -160,11 +178,90 @@ def demo() -> None:
     if current_app.extensions["chorus_settings"].is_production:
         raise click.ClickException("The demo has fixed passwords and is refused in production.")
     migrate_upgrade()
+    _publish_library()
     try:
         click.echo(load_demo(db.session()))
     except ChorusError as error:
         db.session.rollback()
         _fail(error)
+
+
+@click.group("instruments")
+def instruments_group() -> None:
+    """The instrument library: check files, publish versions."""
+
+
+def _instrument_paths(paths: tuple[str, ...]) -> list[str]:
+    from flask import current_app
+
+    return list(paths) or [str(current_app.extensions["chorus_settings"].instruments_path)]
+
+
+@instruments_group.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option(
+    "--readability",
+    is_flag=True,
+    help="Also report a readability measure for every participant-visible string.",
+)
+@click.option(
+    "--warnings/--no-warnings",
+    default=True,
+    show_default=True,
+    help="Show warnings (e.g. missing translations).",
+)
+@with_appcontext
+def check_instruments(paths: tuple[str, ...], readability: bool, warnings: bool) -> None:
+    """Validate instrument files (default: the library); exit 1 on any error."""
+    from app.instruments.loader import (
+        InstrumentLoadError,
+        check_paths,
+        instrument_files,
+        load_instrument,
+    )
+    from app.instruments.readability import readability_report
+
+    targets = _instrument_paths(paths)
+    problems = check_paths(targets, include_warnings=warnings)
+    for problem in problems:
+        click.echo(str(problem), err=problem.is_error)
+    files = instrument_files(targets)
+    if readability:
+        for path in files:
+            try:
+                instrument, _ = load_instrument(path)
+            except InstrumentLoadError:
+                continue
+            click.echo(f"\n{path}: readability")
+            for entry in readability_report(instrument):
+                value = "n/a" if entry.value is None else f"{entry.value}"
+                click.echo(
+                    f"  [{entry.language}] {entry.location}: {entry.measure or 'no measure'} {value} ({entry.note})"
+                )
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        click.echo(f"{len(errors)} error(s) in {len(files)} file(s).", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} instrument file(s) OK.")
+
+
+@instruments_group.command("publish")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@with_appcontext
+def publish_instruments(paths: tuple[str, ...]) -> None:
+    """Publish new versions (default: the library). All or nothing; unchanged versions are skipped."""
+    from app.library.service import publish_paths
+
+    try:
+        results = publish_paths(db.session(), _instrument_paths(paths), actor="cli")
+    except ChorusError as error:
+        db.session.rollback()
+        _fail(error)
+    db.session.commit()
+    for result in results:
+        click.echo(
+            f"{result.status:<10} {result.label}  ({result.file}, {result.content_hash[:19]}…)"
+        )
 
 
 @click.group("audit")

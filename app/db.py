@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 # Stable constraint names so Alembic can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -62,14 +63,53 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def insert_unique(session: Session, row: object) -> bool:
+    """Insert `row` inside a savepoint; False if a UNIQUE constraint refused it.
+
+    The constraint decides, not a check-then-insert that two requests could both pass. The row
+    is added inside the savepoint so that, when refused, it leaves the session with it and the
+    surrounding transaction stays usable.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL lets readers work during a write; foreign keys are off in SQLite unless asked."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+    if not _is_sqlite(dbapi_connection):
         return
+    # Take transaction control away from pysqlite, which otherwise issues BEGIN late and
+    # breaks SAVEPOINTs (SQLAlchemy's documented recipe); _sqlite_begin issues it instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Any) -> None:
+    """IMMEDIATE takes the write lock up front: a transaction that reads and then writes can
+    otherwise fail at once with "database is locked" when another writer got there first,
+    instead of waiting its turn. The price is that transactions queue on the embedded default;
+    PostgreSQL is the engine for concurrent production load.
+
+    Read-only work (an export, an inspection) can ask for a plain deferred BEGIN with the
+    engine or connection execution option `sqlite_begin="DEFERRED"`, so it never holds the
+    write lock."""
+    if connection.dialect.name == "sqlite":
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        if mode not in ("IMMEDIATE", "DEFERRED"):
+            raise ValueError(f"sqlite_begin must be IMMEDIATE or DEFERRED, not {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")

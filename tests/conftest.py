@@ -129,8 +129,11 @@ def app(settings: Settings) -> Iterator[Flask]:
 
 @pytest.fixture
 def db_session(app: Flask, database_url: str) -> Iterator[Session]:
-    """A plain SQLAlchemy session on the same database, for factories and assertions."""
-    engine = sa.create_engine(database_url)
+    """A plain SQLAlchemy session on the same database, for factories and assertions.
+
+    Deferred transactions on SQLite: a test often reads, then calls the app, without
+    committing in between; its read must not hold the write lock the app needs."""
+    engine = sa.create_engine(database_url, execution_options={"sqlite_begin": "DEFERRED"})
     session = Session(engine)
     yield session
     session.close()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import access
 from app.access import ALL_SITES, Permission
 from app.accounts.models import StaffUser
 from app.audit import service as audit
+from app.db import insert_unique
 from app.errors import Conflict, Invalid, NotFound
 from app.studies.models import Membership, Role, Site, Study
 
@@ -27,8 +27,8 @@ def create_study(session: Session, *, slug: str, name: str, actor: str) -> Study
             }
         )
     study = Study(slug=slug, name=name.strip())
-    session.add(study)
-    _flush_or_conflict(session, f"A study with slug '{slug}' already exists.")
+    if not insert_unique(session, study):
+        raise Conflict(f"A study with slug '{slug}' already exists.")
     audit.record(session, actor=actor, action="study.created", target=f"study:{study.id}")
     return study
 
@@ -37,8 +37,8 @@ def add_site(session: Session, study: Study, *, code: str, name: str, actor: str
     if not _SITE_CODE.match(code):
         raise Invalid(errors={"code": ["Use up to 32 letters, digits, '-' or '_', e.g. 'LYON'."]})
     site = Site(study_id=study.id, code=code, name=name.strip())
-    session.add(site)
-    _flush_or_conflict(session, f"Study '{study.slug}' already has a site with code '{code}'.")
+    if not insert_unique(session, site):
+        raise Conflict(f"Study '{study.slug}' already has a site with code '{code}'.")
     audit.record(
         session,
         actor=actor,
@@ -57,8 +57,8 @@ def grant(
     membership = Membership(
         user_id=user.id, study_id=study.id, site_id=site.id if site else None, role=str(role)
     )
-    session.add(membership)
-    _flush_or_conflict(session, "That person already has this role there.")
+    if not insert_unique(session, membership):
+        raise Conflict("That person already has this role there.")
     audit.record(
         session,
         actor=actor,
@@ -67,15 +67,6 @@ def grant(
         details={"study_id": study.id, "site_id": membership.site_id, "role": str(role)},
     )
     return membership
-
-
-def _flush_or_conflict(session: Session, message: str) -> None:
-    # The unique constraint decides, not a check-then-insert that two requests could both pass.
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(message) from None
 
 
 def studies_for(session: Session, user: StaffUser) -> list[Study]:

@@ -1,0 +1,1 @@
+"""The published instrument library: immutable, content-hashed instrument versions in the database."""
