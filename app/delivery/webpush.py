@@ -1,0 +1,258 @@
+"""Send one Web Push message (RFC 8030) encrypted per RFC 8291 and signed with VAPID (RFC 8292).
+
+pywebpush does the encryption and the HTTP request; this module adds what the outbox needs:
+checked inputs, explicit TTL / Urgency headers, a bounded timeout, and a small outcome type
+that says what to do next (keep, drop the subscription, retry later, or give up).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+# pywebpush ships no type hints or py.typed marker; it is called in one place below and its
+# results are read through typed accessors.
+from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
+
+from app.delivery._net import is_loopback_host
+from app.delivery.vapid import VapidKeys
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "MAX_TTL_SECONDS",
+    "PushDelivered",
+    "PushGone",
+    "PushOutcome",
+    "PushPayloadTooLarge",
+    "PushRejected",
+    "PushRetry",
+    "PushSubscription",
+    "Urgency",
+    "encode_payload",
+    "send_push",
+]
+
+# Push services accept 4096-byte records; RFC 8291 overhead leaves 3993 bytes of plaintext.
+# 3 KB keeps a margin and keeps reminders what they should be: short.
+MAX_PAYLOAD_BYTES: Final = 3 * 1024
+# Four weeks: the longest TTL push services commonly honour; a reminder older than that is moot.
+MAX_TTL_SECONDS: Final = 28 * 24 * 3600
+
+Urgency = Literal["very-low", "low", "normal", "high"]
+_URGENCIES: Final = frozenset({"very-low", "low", "normal", "high"})
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class PushPayloadTooLarge(ValueError):
+    """The JSON payload exceeds :data:`MAX_PAYLOAD_BYTES`; nothing was sent."""
+
+
+# ── Outcomes ───────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class PushDelivered:
+    """The push service accepted the message (2xx). It may still be queued for the device."""
+
+    status: int = 201
+
+
+@dataclass(frozen=True)
+class PushGone:
+    """404/410: the subscription no longer exists. The caller must delete it and not retry."""
+
+    status: int
+
+
+@dataclass(frozen=True)
+class PushRetry:
+    """Transient: 429, 5xx, timeout or connection failure. Try again later.
+
+    ``after_seconds`` is the push service's Retry-After when it sent one (honour it as a
+    minimum); ``None`` means no hint, and the caller applies its own backoff.
+    """
+
+    reason: str
+    after_seconds: int | None = None
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class PushRejected:
+    """Any other 4xx, or an unusable subscription: payload or VAPID problem. Do not retry."""
+
+    reason: str
+    status: int | None = None
+
+
+PushOutcome = PushDelivered | PushGone | PushRetry | PushRejected
+
+
+# ── Subscription ───────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class PushSubscription:
+    """What the browser's ``PushSubscription.toJSON()`` gave us: endpoint and the two keys.
+
+    The endpoint must be https (push services always are); plain http is accepted only on
+    a loopback host, for local test peers. Keys are base64url as the browser sends them.
+    """
+
+    endpoint: str
+    p256dh: str = field(repr=False)
+    auth: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.endpoint)
+        host = parts.hostname or ""
+        if not host:
+            raise ValueError("push endpoint has no host")
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback_host(host)):
+            raise ValueError("push endpoint must be an https URL")
+        for name, value in (("p256dh", self.p256dh), ("auth", self.auth)):
+            if not isinstance(value, str) or not _B64URL.match(value):
+                raise ValueError(f"push subscription key {name!r} is not base64url")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PushSubscription:
+        """Build from ``{"endpoint": ..., "keys": {"p256dh": ..., "auth": ...}}``."""
+        keys = data.get("keys")
+        if not isinstance(keys, Mapping):
+            raise ValueError("push subscription has no keys")
+        endpoint = data.get("endpoint")
+        if not isinstance(endpoint, str):
+            raise ValueError("push subscription has no endpoint")
+        return cls(endpoint=endpoint, p256dh=keys.get("p256dh", ""), auth=keys.get("auth", ""))
+
+    def as_subscription_info(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+# ── Sending ────────────────────────────────────────────────────────────────────────────────
+
+
+def encode_payload(payload: Mapping[str, Any]) -> str:
+    """Compact JSON for the push body; raises :class:`PushPayloadTooLarge` over 3 KB."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    size = len(text.encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise PushPayloadTooLarge(
+            f"push payload is {size} bytes of JSON; the limit is {MAX_PAYLOAD_BYTES}."
+            " Send a short notice and let the app fetch the rest after sign-in."
+        )
+    return text
+
+
+def _retry_after_seconds(value: str | None, *, now: float | None = None) -> int | None:
+    """Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    delay = when.timestamp() - (time.time() if now is None else now)
+    return max(0, math.ceil(delay))
+
+
+def _outcome_for_status(status: int, retry_after: str | None, body: str) -> PushOutcome:
+    if 200 <= status < 300:
+        return PushDelivered(status)
+    if status in (404, 410):
+        return PushGone(status)
+    if status == 429 or status >= 500:
+        return PushRetry(
+            reason=f"push service answered {status}",
+            after_seconds=_retry_after_seconds(retry_after),
+            status=status,
+        )
+    # Push services explain 400/401/403/413 in the body; keep a short, single-line excerpt.
+    excerpt = " ".join(body.split())[:200]
+    return PushRejected(
+        reason=f"push service answered {status}: {excerpt}".rstrip(": "), status=status
+    )
+
+
+def send_push(
+    subscription: PushSubscription,
+    payload: Mapping[str, Any],
+    vapid: VapidKeys,
+    *,
+    ttl: int,
+    urgency: Urgency,
+    timeout: float,
+    topic: str | None = None,
+) -> PushOutcome:
+    """Encrypt ``payload`` as JSON to ``subscription`` and POST it to its push service.
+
+    The payload travels through a third-party push service and is shown on a lock screen: it
+    must NEVER contain answers, scores, diagnoses or any other health information — only a
+    kind notice, a link and opaque ids the app resolves after sign-in. It must encode to at
+    most 3 KB of JSON (:class:`PushPayloadTooLarge` is raised before any request).
+
+    ``ttl`` (seconds the service may hold the message for an offline device) and ``urgency``
+    (RFC 8030 §5.3) are sent explicitly; ``topic`` lets a newer message replace an undelivered
+    older one with the same topic. ``timeout`` bounds connect and read, in seconds.
+
+    Raises ``ValueError`` for bad arguments (programming errors); every network or service
+    outcome is returned, never raised.
+    """
+    if not 0 <= ttl <= MAX_TTL_SECONDS:
+        raise ValueError(f"ttl must be between 0 and {MAX_TTL_SECONDS} seconds, got {ttl}")
+    if urgency not in _URGENCIES:
+        raise ValueError(f"urgency must be one of {sorted(_URGENCIES)}, got {urgency!r}")
+    if not (0 < timeout <= 120):
+        raise ValueError(f"timeout must be between 0 and 120 seconds, got {timeout}")
+    if topic is not None and not _TOPIC.match(topic):
+        raise ValueError("topic must be 1-32 base64url characters")
+    data = encode_payload(payload)
+
+    headers: dict[str, str] = {"Urgency": urgency}
+    if topic is not None:
+        headers["Topic"] = topic
+    # A fresh claims dict per call: pywebpush fills in aud (the endpoint's origin) and exp
+    # (now + 12 h) by mutating it.
+    claims: dict[str, str | int] = {"sub": vapid.subject}
+    try:
+        response = webpush(
+            subscription_info=subscription.as_subscription_info(),
+            data=data,
+            vapid_private_key=vapid.signer,
+            vapid_claims=claims,
+            content_encoding="aes128gcm",
+            ttl=ttl,
+            timeout=timeout,
+            headers=headers,
+        )
+    except WebPushException as exc:
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int):
+            # Raised before any HTTP exchange (e.g. a malformed key in the subscription).
+            return PushRejected(reason=f"could not build the push request: {exc.message}")
+        headers_in = getattr(response, "headers", None) or {}
+        retry_after = headers_in.get("Retry-After")
+        body = getattr(response, "text", "") or ""
+        return _outcome_for_status(status, retry_after, body if isinstance(body, str) else "")
+    except OSError as exc:
+        # requests' ConnectionError, Timeout and friends all derive from OSError (IOError).
+        return PushRetry(reason=f"push service unreachable: {type(exc).__name__}")
+    except ValueError as exc:
+        # Raised by key decoding / ECDH in pywebpush or http_ece for a corrupt subscription.
+        return PushRejected(reason=f"unusable push subscription: {type(exc).__name__}")
+    status = getattr(response, "status_code", None)
+    return PushDelivered(status if isinstance(status, int) else 201)
