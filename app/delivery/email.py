@@ -132,12 +132,13 @@ def build_message(message: OutgoingEmail, smtp: SmtpSettings) -> EmailMessage:
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
     msg[IDEMPOTENCY_HEADER] = message.idempotency_key
-    msg["Content-Language"] = message.language
     # RFC 3834: stops vacation responders answering a reminder.
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(message.text)
     if message.html is not None:
         msg.add_alternative(message.html, subtype="html")
+    # After the body: making the message multipart moves Content-* headers into the parts.
+    msg["Content-Language"] = message.language
     return msg
 
 

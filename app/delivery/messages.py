@@ -155,11 +155,13 @@ def resolve_language(tag: str | None) -> str:
 
 def _label(value: str, what: str) -> str:
     """A short single-line label (nickname, study or site code) safe in a subject line."""
+    # Control and format characters (newlines, bidi overrides) are refused, not cleaned:
+    # they have no place in a name and would let a label rewrite the text around it.
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise ValueError(f"{what} contains control characters")
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if not text:
         raise ValueError(f"{what} is empty")
-    if any(unicodedata.category(ch).startswith("C") for ch in text):
-        raise ValueError(f"{what} contains control characters")
     if len(text) > _MAX_LABEL:
         raise ValueError(f"{what} is longer than {_MAX_LABEL} characters")
     return text

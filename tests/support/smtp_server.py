@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 Stage = Literal["rcpt", "data"]
 
@@ -69,13 +69,18 @@ class _RecordingHandler:
                     mail_from=str(envelope.mail_from),
                     rcpt_tos=list(envelope.rcpt_tos),
                     raw=content,
-                    tls=session.ssl is not None,
+                    # STARTTLS sets session.ssl; implicit TLS shows on the transport.
+                    tls=session.ssl is not None
+                    or (
+                        server.transport is not None
+                        and server.transport.get_extra_info("ssl_object") is not None
+                    ),
                 )
             )
         return "250 Message accepted for delivery"
 
 
-class _EphemeralPortController(Controller):  # type: ignore[misc]
+class _EphemeralPortController(Controller):
     """aiosmtpd's Controller wants a fixed port; bind port 0 and read back the real one."""
 
     def _create_server(self) -> Awaitable[Any]:
@@ -89,16 +94,46 @@ class _EphemeralPortController(Controller):  # type: ignore[misc]
         return server
 
 
+class _Accounts:
+    """aiosmtpd authenticator: LOGIN/PLAIN against a fixed user table."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            user, password = data.login.decode(), data.password.decode()
+            if self.users.get(user) == password:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+
 class SmtpTestServer:
-    """``with SmtpTestServer() as smtp:`` → ``smtp.host``, ``smtp.port``, ``smtp.messages``."""
+    """``with SmtpTestServer() as smtp:`` → ``smtp.host``, ``smtp.port``, ``smtp.messages``.
+
+    ``starttls_context`` offers and requires STARTTLS; ``implicit_tls_context`` speaks TLS from
+    the first byte (port-465 style); ``users`` requires AUTH (only ever after TLS).
+    """
 
     host = "127.0.0.1"
 
-    def __init__(self, *, starttls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        starttls_context: ssl.SSLContext | None = None,
+        implicit_tls_context: ssl.SSLContext | None = None,
+        users: dict[str, str] | None = None,
+    ) -> None:
         self._handler = _RecordingHandler()
         kwargs: dict[str, Any] = {}
         if starttls_context is not None:
-            kwargs = {"tls_context": starttls_context, "require_starttls": True}
+            kwargs |= {"tls_context": starttls_context, "require_starttls": True}
+        if implicit_tls_context is not None:
+            kwargs |= {"ssl_context": implicit_tls_context}
+        if users is not None:
+            kwargs |= {"authenticator": _Accounts(users), "auth_required": True}
         self._controller = _EphemeralPortController(
             self._handler, hostname=self.host, ready_timeout=5.0, **kwargs
         )
