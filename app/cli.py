@@ -76,7 +76,13 @@ def serve(host: str, port: int, demo: bool) -> None:
 
         click.echo(load_demo(db.session()))
     click.echo(f"\nChorus is running: open http://{host}:{port}/staff/login  (Ctrl+C to stop)\n")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # The set-up above must not keep a transaction open: on SQLite it would hold the write
+    # lock for as long as the server runs and every request would wait on it.
+    db.session.remove()
+    # Flask ignores app.run() inside a CLI command, so serve with werkzeug directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)  # type: ignore[attr-defined]
 
 
 def _publish_library() -> None:
