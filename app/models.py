@@ -3,9 +3,28 @@
 from app.accounts.models import LoginThrottle, StaffSession, StaffUser
 from app.audit.models import AuditEvent, AuditHead
 from app.library.models import InstrumentVersion
+from app.participants.models import (
+    Caregiver,
+    CaregiverLink,
+    Device,
+    Invitation,
+    Participant,
+    StudyInstrument,
+)
+from app.responses.models import Alert, KeyHolderWrap, Response, StudyKey
 from app.studies.models import Membership, Site, Study
 
 __all__ = [
+    "Alert",
+    "Caregiver",
+    "CaregiverLink",
+    "Device",
+    "Invitation",
+    "KeyHolderWrap",
+    "Participant",
+    "Response",
+    "StudyInstrument",
+    "StudyKey",
     "AuditEvent",
     "AuditHead",
     "InstrumentVersion",

@@ -1,0 +1,1 @@
+"""Participants, caregivers, invitations and the device credentials phones sign in with."""
