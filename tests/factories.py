@@ -74,3 +74,74 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, **extra: 
     )
     assert response.status_code == 200, response.get_json()
     return SignedIn(client, response.get_json()["csrf_token"])
+
+
+# ── Participants, caregivers, devices ─────────────────────────────────────────────────────
+
+PEPPER = "t" * 48  # the SECRET_KEY tests/conftest.py gives the app
+
+
+def make_participant(  # type: ignore[no-untyped-def]
+    session: Session,
+    study: Study,
+    code: str = "P-001",
+    *,
+    site_code: str = "A",
+    age_band: str = "adult",
+    language: str = "en",
+    **extra,
+):
+    from app.participants import service as participants
+
+    participant = participants.enroll(
+        session,
+        study,
+        site(study, site_code),
+        code=code,
+        time_zone=extra.pop("time_zone", "Europe/Paris"),
+        language=language,
+        age_band=age_band,
+        actor="test",
+        **extra,
+    )
+    session.commit()
+    return participant
+
+
+def make_caregiver(session: Session, *children, role: str = "parent", language: str = "en"):  # type: ignore[no-untyped-def]
+    from app.participants import service as participants
+
+    caregiver = participants.add_caregiver(
+        session, language=language, time_zone="Europe/London", actor="test"
+    )
+    for child in children:
+        participants.link_caregiver(session, caregiver, child, role, "test")
+    session.commit()
+    return caregiver
+
+
+def make_device(session: Session, holder, label: str = "phone"):  # type: ignore[no-untyped-def]
+    """Invite `holder` (participant or caregiver) and redeem at once: (device, bearer token)."""
+    import datetime as dt
+
+    from app.db import utcnow
+    from app.participants import service as participants
+
+    issued = participants.create_invitation(
+        session,
+        holder,
+        valid_for=dt.timedelta(days=1),
+        pepper=PEPPER,
+        base_url="http://localhost",
+        actor="test",
+    )
+    device, token = participants.redeem(
+        session,
+        token=participants.token_from_link(issued.link),
+        device_label=label,
+        client_ip="192.0.2.1",
+        pepper=PEPPER,
+        now=utcnow(),
+    )
+    session.commit()
+    return device, token
