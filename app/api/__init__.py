@@ -43,3 +43,8 @@ def register_blueprints(api: Any) -> None:
 
     api.register_blueprint(auth.blp)
     api.register_blueprint(studies.blp)
+    from app.api import invitations, me, participants
+
+    api.register_blueprint(participants.blp)
+    api.register_blueprint(me.blp)
+    api.register_blueprint(invitations.blp)
