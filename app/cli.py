@@ -36,7 +36,17 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
-    for command in (serve, users, studies_group, instruments_group, demo, audit_group):
+    from app.participants.cli import participants_group
+
+    for command in (
+        serve,
+        users,
+        studies_group,
+        instruments_group,
+        participants_group,
+        demo,
+        audit_group,
+    ):
         app.cli.add_command(command)
 
 

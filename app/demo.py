@@ -5,11 +5,13 @@ Development only: the passwords are printed and the same for every demo user.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts
 from app.studies import service as studies
-from app.studies.models import Role
+from app.studies.models import Role, Site, Study
 
 DEMO_PASSWORD = "chorus-demo-password"  # noqa: S105 - printed on purpose; `chorus demo` refuses production
 DEMO_STUDY = "demo-fatigue"
@@ -52,5 +54,98 @@ def load_demo(session: Session) -> str:
         )
         studies.grant(session, user, study, role, site=site, actor="demo")
         lines.append(f"  {role.value:<22} {email}")
+    lines.extend(_demo_participants(session, study, lyon, leeds))
     session.commit()
     return "\n".join(lines)
+
+
+def _demo_participants(session: Session, study: Study, lyon: Site, leeds: Site) -> list[str]:
+    """Assign the shipped instruments, enrol two adults and two children, link one caregiver
+    to both children, and return the invitation links and codes to print."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.library.models import InstrumentVersion
+    from app.participants import service as participants
+
+    pepper, base_url = _pepper_and_base_url()
+    lines = ["", "Instruments assigned to the demo study:"]
+    for key, respondents in (
+        ("daily_symptom_diary", "both"),
+        ("phq9", "self"),
+        ("child_weekly_wellbeing", "proxy"),
+    ):
+        version = session.scalars(
+            select(InstrumentVersion)
+            .where(InstrumentVersion.instrument_key == key)
+            .order_by(InstrumentVersion.id.desc())
+        ).first()
+        if version is None:  # the library is published before the demo by `chorus demo`/`serve`
+            lines.append(f"  {key}: not published, skipped")
+            continue
+        participants.assign_instrument(session, study, version, respondents, "demo")
+        lines.append(f"  {version.label} ({respondents})")
+
+    def enrol(
+        site: Site,
+        code: str,
+        band: str,
+        language: str,
+        zone: str,
+        nickname: str | None = None,
+        colour: str | None = None,
+    ) -> Any:
+        return participants.enroll(
+            session,
+            study,
+            site,
+            code=code,
+            time_zone=zone,
+            language=language,
+            age_band=band,
+            nickname=nickname,
+            colour=colour,
+            actor="demo",
+        )
+
+    adults = [
+        enrol(lyon, "LYON-0001", "adult", "fr", "Europe/Paris"),
+        enrol(leeds, "LEEDS-0001", "adult", "en", "Europe/London"),
+    ]
+    lea = enrol(lyon, "LYON-0002", "child", "fr", "Europe/Paris", nickname="Léa", colour="#1f77b4")
+    sam = enrol(
+        leeds, "LEEDS-0002", "child", "en", "Europe/London", nickname="Sam", colour="#d62728"
+    )
+    carer = participants.add_caregiver(
+        session, language="en", time_zone="Europe/London", display_name="Demo parent", actor="demo"
+    )
+    for child in (lea, sam):
+        participants.link_caregiver(session, carer, child, "parent", "demo")
+
+    lines += [
+        "",
+        "Participant invitations (single use, valid 14 days; open the link or type the code):",
+    ]
+    valid_for = dt.timedelta(days=participants.DEFAULT_INVITATION_DAYS)
+    invitees: list[tuple[str, Any]] = [(p.code, p) for p in adults]
+    invitees.append(
+        (f"caregiver of {lea.nickname} ({lea.code}) and {sam.nickname} ({sam.code})", carer)
+    )
+    for label, invitee in invitees:
+        issued = participants.create_invitation(
+            session, invitee, valid_for=valid_for, pepper=pepper, base_url=base_url, actor="demo"
+        )
+        lines.append(f"  {label}:")
+        lines.append(f"    link {issued.link}")
+        lines.append(f"    code {issued.code}")
+    return lines
+
+
+def _pepper_and_base_url() -> tuple[str, str]:
+    # load_demo runs inside the app (`chorus demo` / `chorus serve`); invitation codes are keyed
+    # with the app's SECRET_KEY and links point at its base URL.
+    from flask import current_app
+
+    settings = current_app.extensions["chorus_settings"]
+    return str(settings.secret_key), str(settings.base_url)
