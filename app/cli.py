@@ -37,12 +37,15 @@ def main() -> None:
 def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
     from app.participants.cli import participants_group
+    from app.responses.cli import keys_group, responses_group
 
     for command in (
         serve,
         users,
         studies_group,
         instruments_group,
+        keys_group,
+        responses_group,
         participants_group,
         demo,
         audit_group,
@@ -179,8 +182,13 @@ def create_study(slug: str, name: str, sites: tuple[str, ...]) -> None:
     except ChorusError as error:
         db.session.rollback()
         _fail(error)
+    from app.responses.cli import _show_recovery_key
+    from app.responses.keys import create_study_key
+
+    recovery = create_study_key(db.session(), study, actor="cli")
     db.session.commit()
     click.echo(f"Created study {study.slug}.")
+    _show_recovery_key(recovery)
 
 
 @click.command("demo")

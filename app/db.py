@@ -105,11 +105,13 @@ def _sqlite_begin(connection: Any) -> None:
     instead of waiting its turn. The price is that transactions queue on the embedded default;
     PostgreSQL is the engine for concurrent production load.
 
-    Read-only work (an export, an inspection) can ask for a plain deferred BEGIN with the
-    engine or connection execution option `sqlite_begin="DEFERRED"`, so it never holds the
-    write lock."""
+    Other work can choose with the engine or connection execution option `sqlite_begin`:
+    "DEFERRED" for a consistent read-only snapshot that never holds the write lock (an export),
+    "NONE" for no transaction at all, so each statement stands alone and every read sees the
+    latest commit, as on PostgreSQL's READ COMMITTED (an inspection tool, a test's session)."""
     if connection.dialect.name == "sqlite":
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        if mode not in ("IMMEDIATE", "DEFERRED"):
-            raise ValueError(f"sqlite_begin must be IMMEDIATE or DEFERRED, not {mode!r}")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode not in ("IMMEDIATE", "DEFERRED", "NONE"):
+            raise ValueError(f"sqlite_begin must be IMMEDIATE, DEFERRED or NONE, not {mode!r}")
+        if mode != "NONE":
+            connection.exec_driver_sql(f"BEGIN {mode}")

@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts
+from app.responses import keys
 from app.studies import service as studies
 from app.studies.models import Role, Site, Study
 
 DEMO_PASSWORD = "chorus-demo-password"  # noqa: S105 - printed on purpose; `chorus demo` refuses production
+DEMO_KEY_PASSPHRASE = "chorus-demo-key-passphrase"  # noqa: S105 - demo only, printed
 DEMO_STUDY = "demo-fatigue"
 
 
@@ -54,9 +56,32 @@ def load_demo(session: Session) -> str:
         )
         studies.grant(session, user, study, role, site=site, actor="demo")
         lines.append(f"  {role.value:<22} {email}")
+    lines.extend(_demo_key(session, study))
     lines.extend(_demo_participants(session, study, lyon, leeds))
     session.commit()
     return "\n".join(lines)
+
+
+def _demo_key(session: Session, study: Study) -> list[str]:
+    """The demo study's key, held by the demo data manager (a fixed passphrase: demo only)."""
+    recovery = keys.create_study_key(session, study, actor="demo")
+    manager = accounts.find_by_email(session, "data.manager@demo.chorus.test")
+    assert manager is not None
+    session.refresh(manager)  # load the membership granted above
+    keys.add_holder(
+        session,
+        study,
+        existing=keys.HolderCredential("recovery", recovery),
+        new_holder=manager,
+        new_passphrase=DEMO_KEY_PASSPHRASE,
+        actor="demo",
+    )
+    return [
+        "",
+        "Study key held by data.manager@demo.chorus.test, passphrase: " + DEMO_KEY_PASSPHRASE,
+        "  open answers:  chorus responses dump --study demo-fatigue --holder data.manager@demo.chorus.test",
+        "  recovery key (a real study prints this once, for a safe): " + recovery,
+    ]
 
 
 def _demo_participants(session: Session, study: Study, lyon: Site, leeds: Site) -> list[str]:

@@ -37,6 +37,17 @@ def cheap_password_hashing() -> Iterator[None]:
     passwords.use_hasher(previous)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_key_wrapping() -> Iterator[None]:
+    """Study-key wrapping uses Argon2id at 128 MiB in production; tests wrap keys often."""
+    from app import crypto
+    from app.responses import keys
+
+    previous = keys.use_kdf_params(crypto.KdfParams(memory_kib=8, iterations=1, lanes=1))
+    yield
+    keys.use_kdf_params(previous)
+
+
 def make_settings(database_url: str, instance: Path, **overrides: object) -> Settings:
     base = Settings.from_env(
         {"CHORUS_ENV": "test", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 48},
@@ -131,9 +142,10 @@ def app(settings: Settings) -> Iterator[Flask]:
 def db_session(app: Flask, database_url: str) -> Iterator[Session]:
     """A plain SQLAlchemy session on the same database, for factories and assertions.
 
-    Deferred transactions on SQLite: a test often reads, then calls the app, without
-    committing in between; its read must not hold the write lock the app needs."""
-    engine = sa.create_engine(database_url, execution_options={"sqlite_begin": "DEFERRED"})
+    On SQLite each statement stands alone (like PostgreSQL's READ COMMITTED): a test often
+    reads, calls the app, then reads again, and must neither hold the write lock the app needs
+    nor keep reading an old snapshot."""
+    engine = sa.create_engine(database_url, execution_options={"sqlite_begin": "NONE"})
     session = Session(engine)
     yield session
     session.close()

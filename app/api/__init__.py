@@ -48,3 +48,6 @@ def register_blueprints(api: Any) -> None:
     api.register_blueprint(participants.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(invitations.blp)
+    from app.api import responses
+
+    api.register_blueprint(responses.blp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     LargeBinary,
@@ -115,6 +116,9 @@ class Response(Base):
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     study_key_id: Mapped[str] = mapped_column(String(32))
     sealed: Mapped[bytes] = mapped_column(SealedPayload)
+    # Item ids the respondent flagged "hard to understand": feedback on the instrument's wording
+    # for its authors (who hold no study key), not about the participant's health.
+    hard_to_understand: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     participant = relationship("Participant")
     instrument_version = relationship("InstrumentVersion")

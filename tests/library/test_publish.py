@@ -133,7 +133,7 @@ def test_two_publishers_racing_store_each_version_once(database_url, library_cop
     def publish():
         try:
             with Session(engine) as session:
-                barrier.wait()
+                barrier.wait(timeout=30)
                 library.publish_paths(session, [library_copy], actor="race")
                 session.commit()
         except Exception as exc:

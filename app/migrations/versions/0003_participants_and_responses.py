@@ -171,6 +171,7 @@ def upgrade():
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('study_key_id', sa.String(length=32), nullable=False),
     sa.Column('sealed', sa.LargeBinary(), nullable=False),
+    sa.Column('hard_to_understand', sa.JSON(), nullable=False),
     sa.CheckConstraint("respondent_type IN ('self', 'parent', 'other_caregiver', 'staff_assisted')", name=op.f('ck_responses_known_respondent_type')),
     sa.ForeignKeyConstraint(['answered_by_caregiver_id'], ['caregivers.id'], name=op.f('fk_responses_answered_by_caregiver_id_caregivers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_responses_device_id_devices'), ondelete='SET NULL'),

@@ -1,0 +1,320 @@
+"""Submit a response: authorise, validate, score, raise alerts, seal, store exactly once.
+
+The plaintext answers exist only in this request's memory. Idempotency rests on the client's
+UUID: its hash is the unique key, and an HMAC keyed by the UUID fingerprints the content, so
+an identical resend gets the original receipt and a different one a 409 -- while the database
+alone cannot confirm a guess of anyone's answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import crypto
+from app.db import insert_unique
+from app.errors import Conflict, Invalid, NotFound
+from app.instruments.alerts import evaluate_alerts
+from app.instruments.engine import validate_answers
+from app.instruments.scoring import compute_scores
+from app.library.models import InstrumentVersion
+from app.library.service import instrument_of
+from app.participants import service as participants
+from app.participants.models import Device, Participant, StudyInstrument
+from app.responses import keys
+from app.responses.models import Alert, Response
+
+RESPONDENT_TYPES = ("self", "parent", "other_caregiver", "staff_assisted")
+# Whose wording the questionnaire used: a caregiver answers the proxy form.
+WORDING_FOR = {
+    "self": "self",
+    "staff_assisted": "self",
+    "parent": "proxy",
+    "other_caregiver": "proxy",
+}
+
+
+@dataclass(frozen=True)
+class Submission:
+    client_uuid: uuid.UUID
+    participant_id: int
+    instrument_key: str
+    instrument_version: str
+    respondent_type: str
+    language: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    answers: Mapping[str, Any]
+    hard_to_understand: tuple[str, ...] = field(default_factory=tuple)
+
+    def fingerprint_material(self) -> bytes:
+        """Everything the client sent, canonically, for the resend comparison."""
+        content = {
+            "participant_id": self.participant_id,
+            "instrument": [self.instrument_key, self.instrument_version],
+            "respondent_type": self.respondent_type,
+            "language": self.language,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "answers": self.answers,
+            "hard_to_understand": sorted(self.hard_to_understand),
+        }
+        return json.dumps(
+            content, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    client_uuid: str
+    response_id: str
+    received_at: dt.datetime
+    instrument: str
+    alerts_raised: int
+
+
+def idempotency_key(client_uuid: uuid.UUID) -> str:
+    return hashlib.sha256(b"chorus-response-id:" + client_uuid.bytes).hexdigest()
+
+
+def content_mac(submission: Submission) -> str:
+    return hmac.new(
+        submission.client_uuid.bytes, submission.fingerprint_material(), hashlib.sha256
+    ).hexdigest()
+
+
+def seal_context(response: Response) -> crypto.SealContext:
+    version = response.instrument_version
+    return crypto.SealContext(
+        study_id=str(response.study_id),
+        response_id=response.id,
+        instrument_version=f"{version.instrument_key}@{version.version}#{version.content_hash}",
+    )
+
+
+def submit(
+    session: Session, device: Device, submission: Submission, *, now: dt.datetime
+) -> Receipt:
+    participant = session.get(Participant, submission.participant_id)
+    if participant is None:
+        raise NotFound("No such participant.")
+    _require_may_answer(session, device, participant, submission.respondent_type)
+
+    existing = session.scalar(
+        select(Response).where(Response.idempotency_key == idempotency_key(submission.client_uuid))
+    )
+    if existing is not None:
+        return _replay(session, existing, submission)
+
+    version_row = _assigned_version(session, participant, submission)
+    instrument = instrument_of(version_row)
+    wording = WORDING_FOR[submission.respondent_type]
+    result = validate_answers(instrument, submission.answers, wording, submission.language)
+    if not result.ok:
+        errors: dict[str, list[str]] = {}
+        for error in result.errors:
+            errors.setdefault(error.item_id or "_response", []).append(error.message)
+        raise Invalid("Some answers are missing or not valid.", errors={"answers": errors})
+    unknown_flags = sorted(
+        set(submission.hard_to_understand) - {item.id for item in instrument.items}
+    )
+    if unknown_flags:
+        raise Invalid(
+            errors={"hard_to_understand": [f"Unknown item(s): {', '.join(unknown_flags)}"]}
+        )
+    scores = compute_scores(instrument, result.answers)
+    raised = evaluate_alerts(instrument, result.answers, scores, wording)
+
+    study_key = keys.current_key(session, participant.study)
+    response = Response(
+        id=str(uuid.uuid4()),
+        idempotency_key=idempotency_key(submission.client_uuid),
+        content_mac=content_mac(submission),
+        study_id=participant.study_id,
+        participant_id=participant.id,
+        instrument_version_id=version_row.id,
+        respondent_type=submission.respondent_type,
+        answered_by_caregiver_id=device.caregiver_id,
+        device_id=device.id,
+        language=submission.language,
+        started_at=submission.started_at,
+        finished_at=submission.finished_at,
+        device_utc_offset_minutes=_offset_minutes(submission.finished_at),
+        received_at=now,
+        study_key_id=study_key.key_id,
+        hard_to_understand=sorted(set(submission.hard_to_understand)),
+    )
+    response.instrument_version = version_row
+    payload = {
+        "answers": dict(result.answers),
+        "dropped_hidden_answers": list(result.dropped),
+        "scores": {
+            score_id: {
+                "value": s.value,
+                "raw": s.raw,
+                "band": s.band,
+                "items_used": list(s.items_used),
+                "items_missing": list(s.items_missing),
+                "prorated": s.prorated,
+                "reason": s.reason,
+            }
+            for score_id, s in scores.items()
+        },
+    }
+    response.sealed = crypto.seal_response(
+        study_key.public_key, study_key.key_id, seal_context(response), payload
+    )
+    if not insert_unique(session, response):
+        # A concurrent duplicate got there first: answer as if this were the resend it is.
+        winner = session.scalar(
+            select(Response).where(Response.idempotency_key == response.idempotency_key)
+        )
+        assert winner is not None
+        return _replay(session, winner, submission)
+    for alert in raised:
+        session.add(
+            Alert(
+                response_id=response.id,
+                study_id=participant.study_id,
+                site_id=participant.site_id,
+                rule_id=alert.rule_id,
+                severity=alert.severity,
+                message=alert.message,
+                raised_at=now,
+            )
+        )
+    session.flush()
+    return _receipt(response, submission.client_uuid, len(raised))
+
+
+def _replay(session: Session, existing: Response, submission: Submission) -> Receipt:
+    if not hmac.compare_digest(existing.content_mac, content_mac(submission)):
+        raise Conflict(
+            "A different response was already sent with this id. Send changed answers with a new id."
+        )
+    alerts = (
+        session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.response_id == existing.id)
+        )
+        or 0
+    )
+    return _receipt(existing, submission.client_uuid, alerts)
+
+
+def _receipt(response: Response, client_uuid: uuid.UUID, alerts: int) -> Receipt:
+    version = response.instrument_version
+    return Receipt(
+        client_uuid=str(client_uuid),
+        response_id=response.id,
+        received_at=response.received_at,
+        instrument=f"{version.instrument_key} {version.version}",
+        alerts_raised=alerts,
+    )
+
+
+def _offset_minutes(moment: dt.datetime) -> int:
+    offset = moment.utcoffset()
+    if offset is None:
+        raise Invalid(
+            errors={
+                "finished_at": ["Include the device's UTC offset, e.g. 2026-11-20T18:30:00+01:00."]
+            }
+        )
+    return int(offset.total_seconds() // 60)
+
+
+def _require_may_answer(
+    session: Session, device: Device, participant: Participant, respondent_type: str
+) -> None:
+    """Who may answer is decided once, in the participants service; here we only check that the
+    respondent type the phone sent is the one that relationship implies."""
+    if respondent_type not in RESPONDENT_TYPES:
+        raise Invalid(
+            errors={"respondent_type": [f"Must be one of: {', '.join(RESPONDENT_TYPES)}."]}
+        )
+    person = participants.person_for_device(session, device, participant.id)
+    if respondent_type != person.answered_by:
+        raise Invalid(
+            errors={
+                "respondent_type": [
+                    f"This phone answers for this person as '{person.answered_by}'."
+                ]
+            }
+        )
+
+
+def _assigned_version(
+    session: Session, participant: Participant, submission: Submission
+) -> InstrumentVersion:
+    wording = WORDING_FOR[submission.respondent_type]
+    row = session.scalar(
+        select(InstrumentVersion)
+        .join(StudyInstrument, StudyInstrument.instrument_version_id == InstrumentVersion.id)
+        .where(
+            StudyInstrument.study_id == participant.study_id,
+            StudyInstrument.respondents.in_([wording, "both"]),
+            InstrumentVersion.instrument_key == submission.instrument_key,
+            InstrumentVersion.version == submission.instrument_version,
+        )
+    )
+    if row is None:
+        raise Invalid(
+            errors={
+                "instrument": [
+                    f"{submission.instrument_key} {submission.instrument_version} is not part of this study for {wording} answers."
+                ]
+            }
+        )
+    return row
+
+
+# --- opening, for key holders --------------------------------------------------------------
+
+
+def open_one(
+    session: Session, response_id: str, credential: keys.HolderCredential
+) -> dict[str, Any]:
+    response = session.get(Response, response_id)
+    if response is None:
+        raise NotFound("No such response.")
+    unlocked = keys.unlock(
+        session, response.participant.study, credential, purpose=f"open response {response_id}"
+    )
+    return crypto.decryptor_for_export(unlocked)(response.sealed, seal_context(response))
+
+
+def open_study(
+    session: Session, slug: str, credential: keys.HolderCredential, *, batch_size: int = 500
+) -> Iterator[tuple[Response, dict[str, Any]]]:
+    """Every response of a study with its opened payload, streamed in id order (flat memory).
+    The export formats build on this."""
+    study = keys.study_by_slug(session, slug)
+    decrypt = crypto.decryptor_for_export(
+        keys.unlock(session, study, credential, purpose="open whole study")
+    )
+    session.flush()  # the unlock's audit event must be written before batches are expunged
+    last_id = ""
+    while True:
+        batch = list(
+            session.scalars(
+                select(Response)
+                .where(Response.study_id == study.id, Response.id > last_id)
+                .order_by(Response.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return
+        for response in batch:
+            yield response, decrypt(response.sealed, seal_context(response))
+        last_id = batch[-1].id
+        session.expunge_all()
