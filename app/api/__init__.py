@@ -48,6 +48,7 @@ def register_blueprints(api: Any) -> None:
     api.register_blueprint(participants.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(invitations.blp)
-    from app.api import responses
+    from app.api import alerts, responses
 
     api.register_blueprint(responses.blp)
+    api.register_blueprint(alerts.blp)
