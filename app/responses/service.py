@@ -242,7 +242,11 @@ def _require_may_answer(
             errors={"respondent_type": [f"Must be one of: {', '.join(RESPONDENT_TYPES)}."]}
         )
     person = participants.person_for_device(session, device, participant.id)
-    if respondent_type != person.answered_by:
+    allowed = {person.answered_by}
+    if person.answered_by == "self":
+        # A coordinator helping a participant fill in their own phone at a visit.
+        allowed.add("staff_assisted")
+    if respondent_type not in allowed:
         raise Invalid(
             errors={
                 "respondent_type": [

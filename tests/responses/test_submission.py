@@ -240,3 +240,22 @@ def test_hard_to_understand_flags_stay_readable_and_are_checked(db_session, worl
         responses.submit(
             db_session, device, diary(world.adult.id, hard_to_understand=("nope",)), now=utcnow()
         )
+
+
+def test_staff_assisted_answers_on_the_participants_own_phone_are_recorded_as_such(
+    db_session, world
+):
+    receipt = responses.submit(
+        db_session,
+        device_for(db_session, world.adult_token),
+        diary(world.adult.id, respondent="staff_assisted"),
+        now=utcnow(),
+    )
+    assert db_session.get(Response, receipt.response_id).respondent_type == "staff_assisted"
+    with pytest.raises(Invalid):
+        responses.submit(
+            db_session,
+            device_for(db_session, world.caregiver_token),
+            diary(world.child.id, respondent="staff_assisted"),
+            now=utcnow(),
+        )
