@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +18,6 @@ from app.scheduling import (
     Timetable,
     Visit,
 )
-
-PACKAGE = Path(__file__).resolve().parents[2] / "app" / "scheduling"
 
 
 @pytest.mark.parametrize(
@@ -133,28 +129,3 @@ def test_valid_windows_crossing_midnight_must_say_so_and_midnight_end_needs_no_f
     assert table.windows_on(5) == (LocalWindow(time(22), time(1), overnight=True),)
     assert table.windows_on(6) == (LocalWindow(time(18), time(0)),)
     assert table.windows_on(1) == ()
-
-
-def test_scheduling_package_imports_no_framework_or_database() -> None:
-    forbidden = (
-        "flask",
-        "sqlalchemy",
-        "flask_sqlalchemy",
-        "app.extensions",
-        "app.models",
-        "app.db",
-    )
-    offenders = []
-    for path in PACKAGE.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [
-                f"{path.name}: {n}"
-                for n in names
-                if any(n == bad or n.startswith(bad + ".") for bad in forbidden)
-            ]
-    assert offenders == []
