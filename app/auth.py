@@ -3,12 +3,14 @@ that insists on one. The decisions themselves live in app.accounts and app.acces
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request, session
 
+from app.accounts import service as accounts
 from app.accounts import sessions as staff_sessions
 from app.accounts.models import StaffUser
 from app.config import Settings
@@ -25,12 +27,20 @@ def settings() -> Settings:
 
 
 def session_policy() -> staff_sessions.SessionPolicy:
-    import datetime as dt
-
     cfg = settings()
     return staff_sessions.SessionPolicy(
         idle=dt.timedelta(minutes=cfg.session_idle_minutes),
         absolute=dt.timedelta(hours=cfg.session_absolute_hours),
+    )
+
+
+def login_throttle_policy() -> accounts.ThrottlePolicy:
+    """The sign-in throttle from settings, shared by the JSON API and the HTML form."""
+    cfg = settings()
+    return accounts.ThrottlePolicy(
+        max_failures=cfg.login_max_failures,
+        ip_max_failures=cfg.login_ip_max_failures,
+        lockout=dt.timedelta(minutes=cfg.login_lockout_minutes),
     )
 
 

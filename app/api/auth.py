@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Response
@@ -18,7 +17,14 @@ from app.api.schemas import (
     TotpConfirmSchema,
     TotpEnrolmentSchema,
 )
-from app.auth import client_ip, current_staff, settings, sign_in, sign_out, staff_required
+from app.auth import (
+    client_ip,
+    current_staff,
+    login_throttle_policy,
+    sign_in,
+    sign_out,
+    staff_required,
+)
 from app.db import utcnow
 from app.errors import ChorusError
 from app.extensions import db
@@ -56,18 +62,13 @@ def csrf_token() -> dict[str, str]:
 @blp.alt_response(422, description="A field is missing or malformed")
 @blp.alt_response(429, description="Too many failed attempts; see Retry-After")
 def login(payload: dict[str, Any]) -> dict[str, Any]:
-    cfg = settings()
     outcome = accounts.authenticate(
         db.session(),
         email=payload["email"],
         password=payload["password"],
         totp_code=payload.get("totp_code"),
         client_ip=client_ip(),
-        policy=accounts.ThrottlePolicy(
-            max_failures=cfg.login_max_failures,
-            ip_max_failures=cfg.login_ip_max_failures,
-            lockout=dt.timedelta(minutes=cfg.login_lockout_minutes),
-        ),
+        policy=login_throttle_policy(),
         now=utcnow(),
     )
     if isinstance(outcome, ChorusError):

@@ -5,13 +5,11 @@ Same services as the JSON API; forms carry Flask-WTF's CSRF token.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.accounts import service as accounts
-from app.auth import client_ip, settings, sign_in, sign_out
+from app.auth import client_ip, login_throttle_policy, sign_in, sign_out
 from app.db import utcnow
 from app.errors import ChorusError
 from app.extensions import db
@@ -31,7 +29,6 @@ def index() -> Response | str:
 def login() -> Response | tuple[str, int] | str:
     if request.method == "GET":
         return render_template("staff/login.html", error=None, email="")
-    cfg = settings()
     email = request.form.get("email", "")
     outcome = accounts.authenticate(
         db.session(),
@@ -39,11 +36,7 @@ def login() -> Response | tuple[str, int] | str:
         password=request.form.get("password", ""),
         totp_code=request.form.get("totp_code") or None,
         client_ip=client_ip(),
-        policy=accounts.ThrottlePolicy(
-            max_failures=cfg.login_max_failures,
-            ip_max_failures=cfg.login_ip_max_failures,
-            lockout=dt.timedelta(minutes=cfg.login_lockout_minutes),
-        ),
+        policy=login_throttle_policy(),
         now=utcnow(),
     )
     db.session.commit()
