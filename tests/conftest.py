@@ -83,8 +83,28 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Every developer's suite shares one PostgreSQL database ("test"). Two suites at once would
+# truncate each other's tables mid-test, so the PostgreSQL leg holds this advisory lock for
+# its whole session: a second suite waits for the first instead of failing at random.
+SUITE_LOCK_ID = 0x43484F52  # "CHOR"
+
+
 @pytest.fixture(scope="session")
-def migrated_postgresql(tmp_path_factory: pytest.TempPathFactory) -> str:
+def postgresql_suite_lock() -> Iterator[None]:
+    engine = sa.create_engine(_pg_url(), poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": SUITE_LOCK_ID})
+        conn.commit()
+        yield
+        conn.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": SUITE_LOCK_ID})
+        conn.commit()
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, postgresql_suite_lock: None
+) -> str:
     url = _pg_url()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
