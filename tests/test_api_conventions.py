@@ -107,9 +107,9 @@ def test_html_pages_get_a_friendly_error_page(client):
     assert "Not found." in response.get_data(as_text=True)
 
 
-def test_every_catalogue_code_has_a_distinct_meaning():
-    assert len({str(c) for c in CATALOGUE}) == len(CATALOGUE)
-    assert all(status >= 400 for status, _ in CATALOGUE.values())
+def test_every_error_code_has_a_status_and_message_in_the_catalogue():
+    assert set(CATALOGUE) == set(ErrorCode), "add new codes to app.errors.CATALOGUE"
+    assert all(status >= 400 and message for status, message in CATALOGUE.values())
 
 
 @pytest.mark.parametrize(

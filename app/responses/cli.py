@@ -167,7 +167,8 @@ def open_response(response_id: str, holder_email: str | None) -> None:
 def dump(slug: str, holder_email: str | None) -> None:
     """Write every response of a study as NDJSON to standard output (opened in memory)."""
     credential = _credential(holder_email)
-    try:
+
+    def write_all() -> None:
         for response, payload in responses.open_study(db.session(), slug, credential):
             line = {
                 "response_id": response.id,
@@ -178,10 +179,5 @@ def dump(slug: str, holder_email: str | None) -> None:
                 **payload,
             }
             sys.stdout.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
-    except ChorusError as error:
-        if isinstance(error, keys.KeyUnlockFailed):
-            db.session.commit()
-        else:
-            db.session.rollback()
-        _fail(error)
-    db.session.commit()
+
+    _run(write_all)
