@@ -3,6 +3,7 @@
 from app.accounts.models import LoginThrottle, StaffSession, StaffUser
 from app.audit.models import AuditEvent, AuditHead
 from app.library.models import InstrumentVersion
+from app.news.models import NewsPost
 from app.participants.models import (
     Caregiver,
     CaregiverLink,
@@ -11,11 +12,21 @@ from app.participants.models import (
     Participant,
     StudyInstrument,
 )
+from app.reminders.models import (
+    AnchorDate,
+    Occurrence,
+    OutboxMessage,
+    PushSubscription,
+    StudySchedule,
+    Timetable,
+    TimetablePause,
+)
 from app.responses.models import Alert, KeyHolderWrap, Response, StudyKey
 from app.studies.models import Membership, Site, Study
 
 __all__ = [
     "Alert",
+    "AnchorDate",
     "AuditEvent",
     "AuditHead",
     "Caregiver",
@@ -26,7 +37,11 @@ __all__ = [
     "KeyHolderWrap",
     "LoginThrottle",
     "Membership",
+    "NewsPost",
+    "Occurrence",
+    "OutboxMessage",
     "Participant",
+    "PushSubscription",
     "Response",
     "Site",
     "StaffSession",
@@ -34,4 +49,7 @@ __all__ = [
     "Study",
     "StudyInstrument",
     "StudyKey",
+    "StudySchedule",
+    "Timetable",
+    "TimetablePause",
 ]

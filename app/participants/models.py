@@ -50,6 +50,8 @@ class Participant(Base):
     paused_until: Mapped[dt.date | None] = mapped_column(default=None)
     enrolled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Occurrences exist up to here; the scheduler extends the horizon of those nearing it.
+    occurrences_until: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
 
     study = relationship("Study")
     site = relationship("Site")
