@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     from app.auth import load_staff_user
     from app.extensions import api, csrf, db, migrate
     from app.security import add_security_headers
-    from app.web import health, staff
+    from app.web import health, pwa, staff
 
     db.init_app(app)
     migrate.init_app(
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     register_blueprints(api)
     app.register_blueprint(health.bp)
     app.register_blueprint(staff.bp)
+    pwa.init_app(app)
     app.before_request(load_staff_user)
     from app.cli import register_commands
 

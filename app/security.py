@@ -34,6 +34,9 @@ def add_security_headers(app: Flask, *, hsts: bool) -> None:
         if hsts:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         # API answers and signed-in pages may carry personal data: never store them in caches.
-        if not request.path.startswith("/static/"):
+        # The PWA (app/web/pwa.py) serves no personal data and sets its own Cache-Control
+        # (immutable hashed assets, revalidated shell); anything else under /app/ is no-store.
+        pwa_cached = request.path.startswith("/app/") and "Cache-Control" in headers
+        if not request.path.startswith("/static/") and not pwa_cached:
             headers["Cache-Control"] = "no-store"
         return response

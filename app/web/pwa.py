@@ -1,0 +1,212 @@
+"""Serves the participant PWA (the files in ``frontend/``) at ``/app/``.
+
+At start-up every shipped file is read once, hashed and gzipped in memory. The hash of all of
+them is the release: hashed assets live under ``/app/v/<release>/...`` and are immutable, while
+the shell (``/app/``), the service worker and the manifest are revalidated on every visit and
+name that release, so a deployment changes exactly one thing a phone has to notice. The service
+worker's cache name is the same release, so an old cache is dropped when a new worker activates
+(IndexedDB, where answers wait, is never touched by that).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import mimetypes
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+PREFIX = "/app"
+# Only these folders and suffixes ship: frontend/README.md, frontend/tools/ and anything else
+# stay on the server.
+ASSET_FOLDERS = ("css", "js", "locales", "icons")
+ASSET_SUFFIXES = {".css", ".js", ".json", ".png", ".svg"}
+TOP_LEVEL = ("index.html", "sw.js", "manifest.webmanifest")
+# Hashed URLs never change content, so a year and `immutable` is safe.
+IMMUTABLE = "public, max-age=31536000, immutable"
+# The shell, worker and manifest carry no personal data but must be checked on every visit.
+REVALIDATE = "no-cache"
+_COMPRESSIBLE = {".css", ".js", ".json", ".html", ".webmanifest", ".svg"}
+_MIMETYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+bp = Blueprint("pwa", __name__, url_prefix=PREFIX)
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes | None  # None when gzip would not make it smaller (PNG)
+    mimetype: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One release of the PWA: its hash, its hashed assets and the three revalidated files."""
+
+    release: str
+    assets: Mapping[str, Asset]  # by path relative to frontend/, e.g. "js/main.js"
+    shell: Asset
+    worker: Asset
+    manifest: Asset
+
+    @property
+    def asset_base(self) -> str:
+        return f"{PREFIX}/v/{self.release}"
+
+    def asset_url(self, name: str) -> str:
+        return f"{self.asset_base}/{name}"
+
+
+def _asset(body: bytes, suffix: str) -> Asset:
+    mimetype = _MIMETYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0] or "text/plain"
+    packed = gzip.compress(body, compresslevel=9, mtime=0) if suffix in _COMPRESSIBLE else None
+    if packed is not None and len(packed) >= len(body):
+        packed = None
+    return Asset(body, packed, mimetype, hashlib.sha256(body).hexdigest()[:32])
+
+
+def shipped_files(root: Path) -> list[str]:
+    """Relative paths of the hashed assets, sorted (the precache list is built from them)."""
+    names = []
+    for folder in ASSET_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix in ASSET_SUFFIXES:
+                names.append(path.relative_to(root).as_posix())
+    return sorted(names)
+
+
+def build_bundle(root: Path = FRONTEND) -> Bundle:
+    """Read, hash and compress the PWA once. The release hash covers every shipped byte,
+    including the templates of the shell, worker and manifest."""
+    names = shipped_files(root)
+    raw = {name: (root / name).read_bytes() for name in [*names, *TOP_LEVEL]}
+    digest = hashlib.sha256()
+    for name in sorted(raw):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(raw[name]).digest())
+    release = digest.hexdigest()[:16]
+    base = f"{PREFIX}/v/{release}"
+    modules = [name for name in names if name.endswith(".js")]
+    # One <link rel=modulepreload> per module: the browser fetches the whole module graph
+    # in parallel instead of discovering it import by import (round trips hurt on slow 4G).
+    preload = "\n".join(f'    <link rel="modulepreload" href="{base}/{name}">' for name in modules)
+    precache = [f"{PREFIX}/", f"{PREFIX}/manifest.webmanifest"] + [
+        f"{base}/{name}" for name in names
+    ]
+
+    def render(name: str, extra: Mapping[str, str]) -> bytes:
+        text = raw[name].decode("utf-8")
+        for placeholder, value in {"__CHORUS_ASSET_BASE__": base, **extra}.items():
+            text = text.replace(placeholder, value)
+        return text.encode("utf-8")
+
+    return Bundle(
+        release=release,
+        assets={name: _asset(raw[name], Path(name).suffix) for name in names},
+        shell=_asset(render("index.html", {"<!--__CHORUS_MODULEPRELOAD__-->": preload}), ".html"),
+        worker=_asset(
+            render(
+                "sw.js",
+                {
+                    "__CHORUS_RELEASE__": release,
+                    "[/*__CHORUS_PRECACHE__*/]": json.dumps(precache),
+                },
+            ),
+            ".js",
+        ),
+        manifest=_asset(render("manifest.webmanifest", {}), ".webmanifest"),
+    )
+
+
+def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    paths = [root / name for name in [*shipped_files(root), *TOP_LEVEL]]
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+
+
+_built: dict[tuple[tuple[str, int, int], ...], Bundle] = {}
+
+
+def load_bundle(root: Path = FRONTEND) -> Bundle:
+    """The bundle for the files as they are now; built once per content (tests create many apps)."""
+    key = _fingerprint(root)
+    if key not in _built:
+        _built.clear()
+        _built[key] = build_bundle(root)
+    return _built[key]
+
+
+def init_app(app: Flask, root: Path = FRONTEND) -> None:
+    app.extensions["chorus_pwa"] = load_bundle(root)
+    app.extensions["chorus_pwa_root"] = root
+    app.register_blueprint(bp)
+
+
+def current_bundle() -> Bundle:
+    settings = current_app.extensions["chorus_settings"]
+    if settings.is_development:
+        # Edits to frontend/ show up on reload without restarting `chorus serve`.
+        current_app.extensions["chorus_pwa"] = load_bundle(
+            current_app.extensions["chorus_pwa_root"]
+        )
+    bundle: Bundle = current_app.extensions["chorus_pwa"]
+    return bundle
+
+
+def _send(asset: Asset, cache_control: str) -> Response:
+    gzip_ok = asset.gzipped is not None and request.accept_encodings["gzip"] > 0
+    body = asset.gzipped if gzip_ok and asset.gzipped is not None else asset.body
+    response = Response(body, mimetype=None, content_type=asset.mimetype)
+    if gzip_ok:
+        response.headers["Content-Encoding"] = "gzip"
+    if asset.gzipped is not None:
+        response.vary.add("Accept-Encoding")
+    response.headers["Cache-Control"] = cache_control
+    response.set_etag(asset.etag + ("-gz" if gzip_ok else ""))
+    response.make_conditional(request)  # turns a matching If-None-Match into a 304
+    return response
+
+
+@bp.get("")
+def app_root() -> Response:
+    return redirect(f"{PREFIX}/", code=308)  # type: ignore[return-value]
+
+
+@bp.get("/")
+def shell() -> Response:
+    """The app shell; invitation links open it as /app/#join=<token> (the token never reaches
+    the server: a fragment is not sent)."""
+    return _send(current_bundle().shell, REVALIDATE)
+
+
+@bp.get("/sw.js")
+def worker() -> Response:
+    response = _send(current_bundle().worker, REVALIDATE)
+    response.headers["Service-Worker-Allowed"] = f"{PREFIX}/"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    return _send(current_bundle().manifest, REVALIDATE)
+
+
+@bp.get("/v/<release>/<path:name>")
+def asset(release: str, name: str) -> Response:
+    bundle = current_bundle()
+    found = bundle.assets.get(name)
+    if release != bundle.release or found is None:
+        abort(404)
+    return _send(found, IMMUTABLE)

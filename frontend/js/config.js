@@ -1,0 +1,38 @@
+// Constants shared by the page and the service worker: one place, so both open the same
+// database, talk to the same endpoints and agree on the retry policy.
+
+export const API = '/api/v1';
+export const APP_PATH = '/app/';
+
+/** IndexedDB: bump DB_VERSION only with an upgrade step in db.js that keeps existing rows. */
+export const DB_NAME = 'chorus';
+export const DB_VERSION = 1;
+/** Object stores. `outbox` rows are keyed by the response UUID, `drafts` by draft key. */
+export const STORES = Object.freeze({
+  kv: 'kv',
+  outbox: 'outbox',
+  drafts: 'drafts',
+  submitted: 'submitted',
+});
+
+/** Outbox retry: 2 s, 4 s, 8 s … capped at five minutes (plus up to 20 % jitter). */
+export const BACKOFF_BASE_MS = 2000;
+export const BACKOFF_CAP_MS = 5 * 60 * 1000;
+
+/** Background Sync tag the page registers and the worker answers. */
+export const SYNC_TAG = 'chorus-outbox';
+/** Web Locks name: one flush at a time across tabs and the worker. */
+export const OUTBOX_LOCK = 'chorus-outbox-flush';
+
+/** The API cache outlives releases: it is what lets the app open offline after an update. */
+export const API_CACHE = 'chorus-api';
+/** GETs the worker serves network-first with the last good answer as offline fallback. */
+export const CACHED_API_PREFIXES = [
+  `${API}/me`,
+];
+/** How long an API GET may take before the worker answers from its cache instead. */
+export const NETWORK_TIMEOUT_MS = 6000;
+
+/** UI languages shipped in frontend/locales/ and the right-to-left ones among all languages. */
+export const UI_LANGUAGES = ['en', 'fr', 'ar'];
+export const RTL_LANGUAGES = ['ar', 'fa', 'he', 'ur', 'ps', 'yi'];

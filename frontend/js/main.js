@@ -1,0 +1,57 @@
+// Start-up: take the invitation token out of the address bar, pick the language, draw the
+// chrome (navigation, outbox count), start routing, start sending waiting answers, and
+// register the service worker.
+
+import * as auth from './auth.js';
+import { APP_PATH, STORES } from './config.js';
+import * as db from './db.js';
+import * as i18n from './i18n.js';
+import * as outbox from './outbox.js';
+import * as router from './router.js';
+import { startChrome } from './chrome.js';
+import { registerScreens } from './screens/index.js';
+import { setJoinToken } from './screens/welcome.js';
+
+/** Registers the service worker (a module worker; scope /app/). Failure only costs offline use. */
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker
+    .register(`${APP_PATH}sw.js`, { type: 'module', scope: APP_PATH })
+    .catch((error) => console.warn('service worker not registered:', error.message));
+}
+
+/** The language to start in: this phone's choice, else the study's for this person, else the browser's. */
+async function startLanguage() {
+  const saved = await i18n.savedLanguage();
+  /** @type {string | undefined} */
+  const holder = await db.get(STORES.kv, 'holder_language');
+  return i18n.pickLanguage([saved, holder, ...(navigator.languages || [navigator.language])]);
+}
+
+async function boot() {
+  // The invitation token must not stay in the address bar or in history: clear it first.
+  const token = auth.joinToken(location.hash);
+  if (token) {
+    history.replaceState(null, '', `${location.pathname}${location.search}#/join`);
+    setJoinToken(token);
+  }
+  registerServiceWorker();
+  await auth.refreshSignedIn();
+  await i18n.setLanguage(await startLanguage());
+  registerScreens();
+  startChrome();
+  i18n.onLanguageChange(() => router.render());
+  const main = /** @type {HTMLElement} */ (document.getElementById('screen'));
+  await router.start(main, (path, screen) => {
+    if (!auth.signedIn() && !screen.public) return '/welcome';
+    if (auth.signedIn() && path === '/welcome') return '/today';
+    return null;
+  });
+  await outbox.startAutoFlush();
+}
+
+boot().catch((error) => {
+  console.error(error);
+  const main = document.getElementById('screen');
+  if (main) main.textContent = 'Chorus could not start. Please reload the page.';
+});
