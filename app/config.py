@@ -11,6 +11,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.delivery.email import SmtpSettings
 
 ENVIRONMENTS = ("development", "test", "production")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +35,23 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0, got {value}")
     return value
+
+
+def _float(environ: Mapping[str, str], name: str, default: float, *, maximum: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= maximum:
+        raise ConfigError(f"{name} must be between 0 and {maximum:g} seconds, got {raw}")
+    return value
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+_SMTP_DEFAULT_PORT = {"starttls": 587, "tls": 465, "none": 25}
 
 
 def _load_or_create_secret(path: Path) -> str:
@@ -63,6 +84,21 @@ class Settings:
     login_lockout_minutes: int = 15
     login_ip_max_failures: int = 50
     log_level: str = "INFO"
+    # Delivery (the `chorus scheduler` process). SMTP off when smtp_host is None.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str | None = None
+    vapid_subject: str | None = None  # required in production; see push_subject
+    scheduler_tick_seconds: int = 30
+    scheduler_plan_seconds: int = 300
+    scheduler_batch_size: int = 100
+    scheduler_lease_seconds: int = 300
+    scheduler_send_threads: int = 4
+    outbox_max_attempts: int = 8
+    push_timeout_seconds: float = 10.0
 
     @property
     def is_production(self) -> bool:
@@ -85,6 +121,45 @@ class Settings:
     @property
     def cookies_secure(self) -> bool:
         return not self.is_development
+
+    @property
+    def smtp(self) -> SmtpSettings | None:
+        """How to reach the mail relay, or None when e-mail is off (no CHORUS_SMTP_HOST)."""
+        if self.smtp_host is None or self.smtp_from is None:
+            return None
+        from app.delivery.email import SmtpSettings
+
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            security=self.smtp_security,  # type: ignore[arg-type]  # one of SMTP_SECURITY
+            sender=self.smtp_from,
+            username=self.smtp_username,
+            password=self.smtp_password,
+        )
+
+    @property
+    def push_subject(self) -> str:
+        """The VAPID ``sub`` claim; outside production a local placeholder when unset."""
+        return self.vapid_subject or "mailto:chorus@localhost"
+
+    def scheduler_problems(self) -> list[str]:
+        """What `chorus scheduler` still needs before it may start in production, naming each
+        variable. Web workers never deliver, so these are not asked of them (the SMTP password
+        then lives only in the scheduler's environment)."""
+        if not self.is_production:
+            return []
+        problems = []
+        if self.vapid_subject is None:
+            problems.append(
+                "CHORUS_VAPID_SUBJECT (mailto:ops@your-organisation.org or an https:// page;"
+                " push services contact it about problems)"
+            )
+        if self.smtp_host is None:
+            problems.append("CHORUS_SMTP_HOST (the mail relay for e-mail reminders and alerts)")
+        if self.smtp_from is None:
+            problems.append('CHORUS_SMTP_FROM (e.g. "Chorus <no-reply@your-organisation.org>")')
+        return problems
 
     @classmethod
     def from_env(
@@ -127,6 +202,7 @@ class Settings:
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
 
+        delivery = _delivery_from_env(env_vars)
         return cls(
             env=env,
             instance_path=instance,
@@ -142,4 +218,89 @@ class Settings:
             login_lockout_minutes=_int(env_vars, "CHORUS_LOGIN_LOCKOUT_MINUTES", 15),
             login_ip_max_failures=_int(env_vars, "CHORUS_LOGIN_IP_MAX_FAILURES", 50),
             log_level=env_vars.get("CHORUS_LOG_LEVEL", "INFO").upper(),
+            **delivery,
         )
+
+
+def _optional(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _delivery_from_env(env_vars: Mapping[str, str]) -> dict[str, Any]:
+    """SMTP, VAPID subject and scheduler knobs; a malformed value stops start-up in every
+    environment (a typo must not silently turn reminders off), naming the variable."""
+    security = (_optional(env_vars, "CHORUS_SMTP_TLS") or "starttls").lower()
+    if security not in SMTP_SECURITY:
+        raise ConfigError(
+            f"CHORUS_SMTP_TLS must be one of {', '.join(SMTP_SECURITY)}, got {security!r}"
+        )
+    port = _int(env_vars, "CHORUS_SMTP_PORT", _SMTP_DEFAULT_PORT[security])
+    if port > 65535:
+        raise ConfigError(f"CHORUS_SMTP_PORT must be 1-65535, got {port}")
+    values: dict[str, Any] = {
+        "smtp_host": _optional(env_vars, "CHORUS_SMTP_HOST"),
+        "smtp_port": port,
+        "smtp_security": security,
+        "smtp_username": _optional(env_vars, "CHORUS_SMTP_USERNAME"),
+        "smtp_password": env_vars.get("CHORUS_SMTP_PASSWORD") or None,
+        "smtp_from": _optional(env_vars, "CHORUS_SMTP_FROM"),
+        "vapid_subject": _optional(env_vars, "CHORUS_VAPID_SUBJECT"),
+        "scheduler_tick_seconds": _int(env_vars, "CHORUS_SCHEDULER_TICK_SECONDS", 30),
+        "scheduler_plan_seconds": _int(env_vars, "CHORUS_SCHEDULER_PLAN_SECONDS", 300),
+        "scheduler_batch_size": _int(env_vars, "CHORUS_SCHEDULER_BATCH_SIZE", 100),
+        "scheduler_lease_seconds": _int(env_vars, "CHORUS_SCHEDULER_LEASE_SECONDS", 300),
+        "scheduler_send_threads": _int(env_vars, "CHORUS_SCHEDULER_SEND_THREADS", 4),
+        "outbox_max_attempts": _int(env_vars, "CHORUS_OUTBOX_MAX_ATTEMPTS", 8),
+        "push_timeout_seconds": _float(env_vars, "CHORUS_PUSH_TIMEOUT_SECONDS", 10.0, maximum=120),
+    }
+    if values["scheduler_send_threads"] > 64:
+        raise ConfigError("CHORUS_SCHEDULER_SEND_THREADS must be at most 64")
+    if values["scheduler_lease_seconds"] < 2 * values["push_timeout_seconds"]:
+        raise ConfigError(
+            "CHORUS_SCHEDULER_LEASE_SECONDS must be at least twice CHORUS_PUSH_TIMEOUT_SECONDS"
+            f" ({values['push_timeout_seconds']:g} s): a claim must outlive the send it covers"
+        )
+    if values["vapid_subject"] is not None:
+        _check_vapid_subject(values["vapid_subject"])
+    if values["smtp_host"] is not None:
+        _check_smtp(values)
+    return values
+
+
+def _check_smtp(values: Mapping[str, Any]) -> None:
+    from app.delivery._net import is_loopback_host
+    from app.delivery.email import EmailConfigError, SmtpSettings
+
+    if values["smtp_from"] is None:
+        raise ConfigError("CHORUS_SMTP_FROM is required when CHORUS_SMTP_HOST is set")
+    if (values["smtp_username"] is None) != (values["smtp_password"] is None):
+        raise ConfigError("set both CHORUS_SMTP_USERNAME and CHORUS_SMTP_PASSWORD, or neither")
+    if values["smtp_security"] == "none" and not is_loopback_host(values["smtp_host"]):
+        raise ConfigError(
+            "CHORUS_SMTP_TLS=none is only allowed to a relay on this machine (localhost);"
+            " use starttls (port 587) or tls (port 465)"
+        )
+    try:
+        SmtpSettings(
+            host=values["smtp_host"],
+            port=values["smtp_port"],
+            security=values["smtp_security"],
+            sender=values["smtp_from"],
+            username=values["smtp_username"],
+            password=values["smtp_password"],
+        )
+    except EmailConfigError as exc:
+        # What is left is the sender address (host, port and security were checked above).
+        raise ConfigError(f"CHORUS_SMTP_FROM: {exc}") from None
+
+
+def _check_vapid_subject(subject: str) -> None:
+    from app.delivery.vapid import VapidConfigError, VapidKeys
+
+    try:
+        VapidKeys(subject=subject, application_server_key="", signer=None)
+    except VapidConfigError:
+        raise ConfigError(
+            f"CHORUS_VAPID_SUBJECT must be a mailto: address or an https: URL, got {subject!r}"
+        ) from None

@@ -30,6 +30,7 @@ from app.library.models import InstrumentVersion
 from app.library.service import instrument_of
 from app.participants import service as participants
 from app.participants.models import Device, Participant, StudyInstrument
+from app.reminders.outbox import enqueue_alert_emails
 from app.responses import keys
 from app.responses.models import Alert, Response
 
@@ -181,17 +182,18 @@ def submit(
         assert winner is not None
         return _replay(session, winner, submission)
     for alert in raised:
-        session.add(
-            Alert(
-                response_id=response.id,
-                study_id=participant.study_id,
-                site_id=participant.site_id,
-                rule_id=alert.rule_id,
-                severity=alert.severity,
-                message=alert.message,
-                raised_at=now,
-            )
+        row = Alert(
+            response_id=response.id,
+            study_id=participant.study_id,
+            site_id=participant.site_id,
+            rule_id=alert.rule_id,
+            severity=alert.severity,
+            message=alert.message,
+            raised_at=now,
         )
+        session.add(row)
+        # E-mail notices to the site's staff, queued in this transaction with the alert.
+        enqueue_alert_emails(session, row, now=now)
     session.flush()
     return _receipt(response, submission.client_uuid, len(raised))
 
