@@ -36,6 +36,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
+    from app.news.cli import news_group
     from app.participants.cli import participants_group
     from app.responses.cli import keys_group, responses_group
 
@@ -47,6 +48,7 @@ def register_commands(app: Flask) -> None:
         keys_group,
         responses_group,
         participants_group,
+        news_group,
         demo,
         audit_group,
     ):

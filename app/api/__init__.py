@@ -52,3 +52,8 @@ def register_blueprints(api: Any) -> None:
 
     api.register_blueprint(responses.blp)
     api.register_blueprint(alerts.blp)
+    from app.api import me_settings, news, timetables
+
+    api.register_blueprint(me_settings.blp)
+    api.register_blueprint(timetables.blp)
+    api.register_blueprint(news.blp)

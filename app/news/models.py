@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
 
@@ -27,3 +27,6 @@ class NewsPost(Base):
         ForeignKey("staff_users.id", ondelete="SET NULL"), default=None
     )
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    study = relationship("Study")
+    site = relationship("Site")
