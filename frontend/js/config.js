@@ -19,6 +19,9 @@ export const STORES = Object.freeze({
 export const BACKOFF_BASE_MS = 2000;
 export const BACKOFF_CAP_MS = 5 * 60 * 1000;
 
+/** A sending attempt that has not been answered after this long counts as failed (and retries). */
+export const SEND_TIMEOUT_MS = 30000;
+
 /** Background Sync tag the page registers and the worker answers. */
 export const SYNC_TAG = 'chorus-outbox';
 /** Web Locks name: one flush at a time across tabs and the worker. */

@@ -7,7 +7,7 @@
 // worker (Background Sync).
 
 import { request, ApiError } from './api.js';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, OUTBOX_LOCK, STORES, SYNC_TAG } from './config.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, OUTBOX_LOCK, SEND_TIMEOUT_MS, STORES, SYNC_TAG } from './config.js';
 import * as db from './db.js';
 
 /**
@@ -139,6 +139,9 @@ export async function requestBackgroundSync() {
   }
 }
 
+/** @type {Promise<unknown>} */
+let chain = Promise.resolve();
+
 /**
  * Runs `work` while holding the outbox lock (Web Locks across tabs and the worker; a promise
  * chain where Web Locks are missing). A second concurrent flush waits, then finds less to do.
@@ -146,7 +149,6 @@ export async function requestBackgroundSync() {
  * @param {() => Promise<T>} work
  * @returns {Promise<T>}
  */
-let chain = Promise.resolve();
 function exclusively(work) {
   const locks = globalThis.navigator?.locks;
   if (locks) return locks.request(OUTBOX_LOCK, work);
@@ -162,7 +164,13 @@ function exclusively(work) {
  */
 async function send(record) {
   try {
-    const receipt = await request('/me/responses/', { method: 'POST', body: record.body });
+    // A request that hangs must not hold the outbox lock for ever; a late success is fine
+    // (the resend gets the same receipt).
+    const receipt = await request('/me/responses/', {
+      method: 'POST',
+      body: record.body,
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
     await db.atomically([STORES.outbox, STORES.submitted], (tx) => {
       tx.objectStore(STORES.outbox).delete(record.id);
       tx.objectStore(STORES.submitted).put(

@@ -45,6 +45,17 @@ function append(parent, children) {
   }
 }
 
+/**
+ * Replaces an element's children, skipping null/undefined/false (replaceChildren would
+ * print them as text).
+ * @param {Element} parent
+ * @param {...(Child | Child[])} children
+ */
+export function fill(parent, ...children) {
+  parent.replaceChildren();
+  append(parent, children);
+}
+
 /** @type {number} */
 let announceSeq = 0;
 

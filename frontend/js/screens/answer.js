@@ -1,9 +1,429 @@
-// Answering a questionnaire (stub; filled in by the next slice).
-import { h } from '../ui.js';
+// Answering a questionnaire: an introduction, one question per screen (progress bar, back and
+// next, skip logic in the browser, a "hard to understand" flag), a review screen, then the
+// answers go to the outbox, online or not. Every change is saved as a draft at once, so the
+// participant resumes exactly where they stopped. A caregiver always sees whose questionnaire
+// this is (name and colour of the child).
+
+import { ApiError } from '../api.js';
+import { loadDue, loadInstrument, personName } from '../data.js';
+import { draftKey, loadDraft, saveDraft } from '../drafts.js';
+import { plural, t } from '../i18n.js';
+import * as outbox from '../outbox.js';
+import { allSteps, answersToSend, checkStep, numericSummary, visibleSteps } from '../questionnaire.js';
+import { focusHeading, navigate } from '../router.js';
+import { announce, fill, h, localIsoTimestamp, uuid, withColour } from '../ui.js';
+import { describeAnswer, renderQuestion } from './question.js';
+
+/**
+ * @typedef {import('../drafts.js').Draft & {raw?: Record<string, string>, fromReview?: boolean}} WorkingDraft
+ * @typedef {import('../questionnaire.js').Instrument} Instrument
+ * @typedef {import('../questionnaire.js').Problem} Problem
+ */
+
+/** How long the done screen waits for the first sending attempt before saying "queued". */
+const SEND_WAIT_MS = 8000;
+
+/**
+ * @param {Problem} problem
+ * @returns {string}
+ */
+function problemText(problem) {
+  return problem.message || t(problem.key, problem.params || {});
+}
+
+/**
+ * Who this questionnaire is for, always on screen for a caregiver.
+ * @param {import('../data.js').Person} person
+ * @param {import('../data.js').Person[]} people
+ * @returns {HTMLElement | null}
+ */
+function answeringFor(person, people) {
+  if (person.respondent === 'self' && people.length <= 1) return null;
+  const name = personName(person, people);
+  const banner = h(
+    'div',
+    { class: 'answering-for', dataset: { participant: String(person.participant_id) } },
+    h('p', { class: 'person-chip', text: t('answer.for', { name }) }),
+    h('a', { class: 'switch', href: '#/today', text: t('answer.switch') }),
+  );
+  return withColour(banner, person.colour);
+}
 
 /** @type {import('../router.js').Screen} */
 export const answerScreen = {
-  render(root) {
-    root.append(h('h1', { text: '…' }));
+  async render(root, params) {
+    const participantId = Number(params.participant);
+    const occurrenceId = params.occurrence ? Number(params.occurrence) : null;
+    root.append(h('h1', { text: t('common.loading') }));
+
+    /** @type {{people: import('../data.js').PersonDue[]}} */
+    let due;
+    /** @type {Instrument} */
+    let instrument;
+    try {
+      [due, instrument] = await Promise.all([
+        loadDue().then((r) => r.data),
+        loadInstrument(participantId, params.key, params.version),
+      ]);
+    } catch (error) {
+      const offline = error instanceof ApiError && error.offline;
+      fill(root,
+        h('h1', { text: t('answer.unavailable.title') }),
+        h('p', { class: 'notice error', text: t(offline ? 'answer.unavailable.offline' : 'answer.unavailable.other') }),
+        h('a', { class: 'button', href: '#/today', text: t('answer.backToToday') }),
+      );
+      return;
+    }
+    const person = due.people.find((p) => p.participant_id === participantId);
+    if (!person) {
+      navigate('/today', { replace: true });
+      return;
+    }
+    const dueItem = person.instruments.find(
+      (i) => i.key === params.key && i.version === params.version && (i.occurrence_id ?? null) === occurrenceId,
+    );
+    const key = draftKey(participantId, params.key, params.version, occurrenceId);
+    /** @type {WorkingDraft} */
+    const draft = (await loadDraft(key)) || {
+      key,
+      id: uuid(),
+      participant_id: participantId,
+      instrument: params.key,
+      version: params.version,
+      occurrence_id: occurrenceId,
+      started_at: localIsoTimestamp(),
+      answers: {},
+      hard: [],
+      position: 'intro',
+      updated_at: '',
+      raw: {},
+    };
+    draft.raw = draft.raw || {};
+    let stored = Boolean(draft.updated_at);
+    const save = async () => {
+      await saveDraft(draft);
+      stored = true;
+    };
+    const banner = () => answeringFor(person, due.people);
+    const lang = instrument.language;
+
+    /** Moves to another part of the questionnaire and saves where we are. */
+    const go = async (/** @type {string} */ position) => {
+      draft.position = position;
+      await save();
+      draw();
+      focusHeading(root);
+    };
+
+    const draw = () => {
+      if (draft.position === 'intro') drawIntro();
+      else if (draft.position === 'review') drawReview();
+      else drawStep(draft.position);
+    };
+
+    const drawIntro = () => {
+      fill(root,
+        banner(),
+        h('h1', { lang, text: instrument.title }),
+        instrument.description ? h('p', { lang, text: instrument.description }) : null,
+        instrument.recall_period
+          ? h('p', {}, h('strong', { text: t('answer.recall') }), ' ', h('span', { lang, text: instrument.recall_period }))
+          : null,
+        instrument.estimated_minutes
+          ? h('p', { class: 'muted', text: plural('answer.minutes', instrument.estimated_minutes) })
+          : null,
+        h(
+          'div',
+          { class: 'actions' },
+          h('a', { class: 'button secondary', href: '#/today', text: t('answer.backToToday') }),
+          h('button', {
+            type: 'button',
+            class: 'next',
+            text: stored ? t('answer.continue') : t('answer.start'),
+            onclick: () => {
+              const steps = visibleSteps(instrument, draft.answers);
+              go(steps.length ? steps[0].item.id : 'review');
+            },
+          }),
+        ),
+      );
+    };
+
+    /**
+     * Where an item id sits among the shown items; a now-hidden item resolves to the next
+     * shown one after it in file order.
+     * @param {string} itemId
+     * @returns {{steps: import('../questionnaire.js').Step[], index: number}}
+     */
+    const locate = (itemId) => {
+      const steps = visibleSteps(instrument, draft.answers);
+      let index = steps.findIndex((s) => s.item.id === itemId);
+      if (index === -1) {
+        const order = allSteps(instrument).map((s) => s.item.id);
+        const at = order.indexOf(itemId);
+        index = steps.findIndex((s) => order.indexOf(s.item.id) > at);
+        if (index === -1) index = steps.length;
+      }
+      return { steps, index };
+    };
+
+    const drawStep = (/** @type {string} */ itemId) => {
+      const { steps, index } = locate(itemId);
+      if (index >= steps.length) {
+        draft.position = 'review';
+        drawReview();
+        return;
+      }
+      const step = steps[index];
+      const { item } = step;
+      draft.position = item.id;
+      const total = steps.length;
+      const progressText = t('answer.progress', { current: index + 1, total });
+      const error = h('p', { class: 'field-error', id: 'answer-error', hidden: true });
+      const help = item.help ? h('p', { class: 'help', id: 'answer-help', lang, text: item.help }) : null;
+      const describedBy = [help ? 'answer-help' : '', 'answer-error'].filter(Boolean).join(' ');
+      const question = renderQuestion({
+        step,
+        value: draft.answers[item.id],
+        raw: draft.raw?.[item.id],
+        lang,
+        describedBy,
+        onChange: (value, raw) => {
+          if (value === undefined) delete draft.answers[item.id];
+          else draft.answers[item.id] = value;
+          if (raw !== undefined && draft.raw) draft.raw[item.id] = raw;
+          if (!error.hidden) {
+            error.hidden = true;
+            markInvalid(question, false);
+          }
+          save();
+        },
+      });
+      // Help sits between the question and the answer choices.
+      if (help) {
+        const anchor = question.querySelector('legend') || question.querySelector('h1');
+        anchor?.after(help);
+      }
+      const hard = h('input', {
+        type: 'checkbox',
+        id: 'hard-toggle',
+        checked: draft.hard.includes(item.id),
+      });
+      hard.addEventListener('change', () => {
+        draft.hard = draft.hard.filter((id) => id !== item.id);
+        if (hard.checked) draft.hard.push(item.id);
+        save();
+      });
+      const next = async () => {
+        const problem = checkStep(instrument, item, draft.answers);
+        if (problem) {
+          error.textContent = problemText(problem);
+          error.hidden = false;
+          markInvalid(question, true);
+          announce(problemText(problem), { assertive: true });
+          const first = /** @type {HTMLElement | null} */ (question.querySelector('input, textarea'));
+          first?.focus();
+          return;
+        }
+        const after = locate(item.id);
+        const following = after.steps[after.index + 1];
+        if (draft.fromReview || !following) {
+          draft.fromReview = false;
+          await go('review');
+        } else {
+          await go(following.item.id);
+        }
+      };
+      const back = () => {
+        draft.fromReview = false;
+        go(index === 0 ? 'intro' : steps[index - 1].item.id);
+      };
+      const progress = h(
+        'div',
+        { class: 'progress' },
+        h('progress', { max: String(total), value: String(index + 1), 'aria-label': progressText }),
+        h('p', { 'aria-hidden': 'true', text: progressText }),
+      );
+      fill(root,
+        banner(),
+        h('p', { class: 'instrument-title muted', lang, text: instrument.title }),
+        progress,
+        h(
+          'form',
+          {
+            novalidate: true,
+            onsubmit: (/** @type {Event} */ event) => {
+              event.preventDefault();
+              next();
+            },
+          },
+          question,
+          error,
+          h('label', { class: 'hard-toggle', for: 'hard-toggle' }, hard, t('answer.hard')),
+          h(
+            'div',
+            { class: 'actions' },
+            h('button', { type: 'button', class: 'secondary', text: t('answer.back'), onclick: back }),
+            h('button', {
+              type: 'submit',
+              class: 'next',
+              text: draft.fromReview ? t('answer.backToReview') : t('answer.next'),
+            }),
+          ),
+        ),
+      );
+      announce(progressText);
+    };
+
+    const drawReview = () => {
+      const steps = visibleSteps(instrument, draft.answers).filter((s) => s.item.type !== 'display');
+      const problems = steps
+        .map((s) => ({ step: s, problem: checkStep(instrument, s.item, draft.answers) }))
+        .filter((p) => p.problem !== null);
+      const status = h('p', { class: 'notice', id: 'send-status', hidden: true });
+      const send = h('button', {
+        type: 'button',
+        class: 'next',
+        text: t('answer.send'),
+        onclick: async () => {
+          if (problems.length) {
+            draft.fromReview = true;
+            await go(problems[0].step.item.id);
+            return;
+          }
+          send.disabled = true;
+          await submit();
+        },
+      });
+      fill(root,
+        banner(),
+        h('h1', { text: t('answer.review.title') }),
+        h('p', { lang, class: 'muted', text: instrument.title }),
+        problems.length
+          ? h('p', { class: 'notice error', text: plural('answer.review.problems', problems.length) })
+          : h('p', { text: t('answer.review.intro') }),
+        h(
+          'ul',
+          { class: 'review-list' },
+          steps.map((s) => {
+            const flagged = draft.hard.includes(s.item.id);
+            return h(
+              'li',
+              {},
+              h(
+                'div',
+                { class: 'q' },
+                h('p', { lang, text: s.item.text || '' }),
+                h('p', { class: 'a', text: describeAnswer(s.item, draft.answers[s.item.id]) }),
+                flagged ? h('p', { class: 'muted', text: t('answer.review.flagged') }) : null,
+              ),
+              h('button', {
+                type: 'button',
+                class: 'secondary',
+                text: t('answer.review.change'),
+                'aria-label': t('answer.review.changeThis', { question: s.item.text || '' }),
+                onclick: () => {
+                  draft.fromReview = true;
+                  go(s.item.id);
+                },
+              }),
+            );
+          }),
+        ),
+        status,
+        h(
+          'div',
+          { class: 'actions' },
+          h('button', {
+            type: 'button',
+            class: 'secondary',
+            text: t('answer.back'),
+            onclick: () => {
+              const all = visibleSteps(instrument, draft.answers);
+              go(all.length ? all[all.length - 1].item.id : 'intro');
+            },
+          }),
+          send,
+        ),
+      );
+    };
+
+    /** Moves the answers into the outbox (removing the draft in the same step), then sends. */
+    const submit = async () => {
+      const answers = answersToSend(instrument, draft.answers);
+      const visibleIds = new Set(visibleSteps(instrument, draft.answers).map((s) => s.item.id));
+      /** @type {Record<string, unknown>} */
+      const body = {
+        id: draft.id,
+        participant_id: participantId,
+        instrument: instrument.id,
+        version: instrument.version,
+        respondent_type: person.answered_by,
+        language: instrument.language,
+        started_at: draft.started_at,
+        finished_at: localIsoTimestamp(),
+        answers,
+        hard_to_understand: draft.hard.filter((id) => visibleIds.has(id)),
+      };
+      if (occurrenceId !== null) body.occurrence_id = occurrenceId;
+      await outbox.enqueue(
+        {
+          id: draft.id,
+          body,
+          summary: {
+            participant_id: participantId,
+            instrument: instrument.id,
+            version: instrument.version,
+            title: dueItem?.title || instrument.title,
+            occurrence_id: occurrenceId,
+            numeric: numericSummary(instrument, answers),
+          },
+        },
+        key,
+      );
+      // Wait a little for the first attempt; a slow network must not keep the participant here.
+      const result = await Promise.race([
+        outbox.flush({ force: true }).catch(() => null),
+        new Promise((resolve) => setTimeout(() => resolve(null), SEND_WAIT_MS)),
+      ]);
+      const stillQueued = (await outbox.records()).find((r) => r.id === draft.id);
+      drawDone(stillQueued ? stillQueued.state : 'sent', result);
+    };
+
+    /**
+     * @param {'sent' | 'waiting' | 'failed'} outcome
+     * @param {{waiting: number} | null} result
+     */
+    const drawDone = (outcome, result) => {
+      const message =
+        outcome === 'sent' ? t('answer.done.sent') : outcome === 'failed' ? t('answer.done.failed') : t('answer.done.queued');
+      fill(root,
+        banner(),
+        h('h1', { text: t('answer.done.title') }),
+        h('p', { class: `notice ${outcome === 'failed' ? 'error' : 'ok'}`, dataset: { outcome }, text: message }),
+        result && result.waiting > 0 && outcome !== 'failed'
+          ? h('p', { class: 'muted', text: plural('outbox.waiting', result.waiting) })
+          : null,
+        h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/today', text: t('answer.backToToday') })),
+      );
+      focusHeading(root);
+    };
+
+    draw();
   },
 };
+
+/**
+ * Marks the answer controls invalid or valid for assistive technology.
+ * @param {HTMLElement} question
+ * @param {boolean} invalid
+ */
+function markInvalid(question, invalid) {
+  // Text fields carry aria-invalid; a group of choices is described by the error instead
+  // (aria-invalid is not allowed on a fieldset's group role).
+  if (question.matches('fieldset')) return;
+  const target = question.querySelector('input, textarea');
+  if (!target) return;
+  if (invalid) target.setAttribute('aria-invalid', 'true');
+  else target.removeAttribute('aria-invalid');
+}

@@ -9,7 +9,7 @@ import { STORES } from '../config.js';
 import * as db from '../db.js';
 import { formatDateTime, t } from '../i18n.js';
 import * as outbox from '../outbox.js';
-import { h, withColour } from '../ui.js';
+import { fill, h, withColour } from '../ui.js';
 
 /**
  * The route of the answering screen for one due item.
@@ -127,12 +127,12 @@ export const todayScreen = {
         const problem = /** @type {import('../api.js').ApiError} */ (error);
         if (problem.status === 401) {
           await auth.dropCredential();
-          body.replaceChildren(
+          fill(body,
             h('p', { class: 'notice error', text: t('today.signedOut') }),
             h('a', { class: 'button', href: '#/welcome', text: t('today.signInAgain') }),
           );
         } else {
-          body.replaceChildren(
+          fill(body,
             h('p', { class: 'notice error', text: t(problem.offline ? 'today.offlineNoCopy' : 'today.loadFailed') }),
             h('button', { type: 'button', text: t('common.tryAgain'), onclick: () => draw() }),
           );
@@ -175,7 +175,7 @@ export const todayScreen = {
       };
 
       const offlineLine = h('p', { class: 'muted', id: 'offline-ready', hidden: true });
-      body.replaceChildren(
+      fill(body,
         due.offlineCopy ? h('p', { class: 'notice', text: t('today.offlineCopy') }) : null,
         failedSection(failed),
         people.length === 0 ? h('p', { text: t('today.nobody') }) : null,
