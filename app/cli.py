@@ -38,6 +38,7 @@ def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
     from app.news.cli import news_group
     from app.participants.cli import participants_group
+    from app.reminders.cli import schedules_group
     from app.responses.cli import keys_group, responses_group
 
     for command in (
@@ -48,6 +49,7 @@ def register_commands(app: Flask) -> None:
         keys_group,
         responses_group,
         participants_group,
+        schedules_group,
         news_group,
         demo,
         audit_group,

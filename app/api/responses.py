@@ -51,6 +51,14 @@ class ResponseSubmitSchema(ma.Schema):
         load_default=list,
         metadata={"description": "Item ids the respondent found hard to understand"},
     )
+    occurrence_id = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The due questionnaire answered (occurrence_id from GET /api/v1/me/due); "
+            "omit it and the server picks the one open when the answers were finished"
+        },
+    )
 
     @ma.validates_schema
     def _finished_after_started(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -64,6 +72,11 @@ class ReceiptSchema(ma.Schema):
     received_at = ma.fields.AwareDateTime(dump_only=True)
     instrument = ma.fields.String(dump_only=True)
     alerts_raised = ma.fields.Integer(dump_only=True)
+    occurrence_id = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The due questionnaire this response completed, if any"},
+    )
 
 
 @blp.post("/")
@@ -75,7 +88,11 @@ class ReceiptSchema(ma.Schema):
 @blp.alt_response(403, description="This phone may not answer for that participant")
 @blp.alt_response(404, description="No such participant")
 @blp.alt_response(409, description="A different response was already sent with this id")
-@blp.alt_response(422, description="Answers missing or invalid (errors name each item)")
+@blp.alt_response(
+    422,
+    description="Answers missing or invalid (errors name each item), or occurrence_id not a "
+    "questionnaire of this participant, instrument and respondent",
+)
 @device_required
 def submit(payload: dict[str, Any]) -> responses.Receipt:
     """Submit answers exactly once: idempotent by the phone's UUID."""
@@ -90,6 +107,7 @@ def submit(payload: dict[str, Any]) -> responses.Receipt:
         finished_at=payload["finished_at"],
         answers=payload["answers"],
         hard_to_understand=tuple(payload["hard_to_understand"]),
+        occurrence_id=payload["occurrence_id"],
     )
     receipt = responses.submit(db.session(), current_device(), submission, now=utcnow())
     db.session.commit()

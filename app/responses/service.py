@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import crypto
@@ -30,6 +30,8 @@ from app.library.models import InstrumentVersion
 from app.library.service import instrument_of
 from app.participants import service as participants
 from app.participants.models import Device, Participant, StudyInstrument
+from app.reminders import planner
+from app.reminders.models import Occurrence, StudySchedule
 from app.reminders.outbox import enqueue_alert_emails
 from app.responses import keys
 from app.responses.models import Alert, Response
@@ -56,10 +58,12 @@ class Submission:
     finished_at: dt.datetime
     answers: Mapping[str, Any]
     hard_to_understand: tuple[str, ...] = field(default_factory=tuple)
+    # Which due questionnaire this answers (from GET /me/due); None: the server matches one.
+    occurrence_id: int | None = None
 
     def fingerprint_material(self) -> bytes:
         """Everything the client sent, canonically, for the resend comparison."""
-        content = {
+        content: dict[str, Any] = {
             "participant_id": self.participant_id,
             "instrument": [self.instrument_key, self.instrument_version],
             "respondent_type": self.respondent_type,
@@ -69,6 +73,9 @@ class Submission:
             "answers": self.answers,
             "hard_to_understand": sorted(self.hard_to_understand),
         }
+        if self.occurrence_id is not None:
+            # Only when given, so receipts of responses stored before occurrences still match.
+            content["occurrence_id"] = self.occurrence_id
         return json.dumps(
             content, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
@@ -81,6 +88,7 @@ class Receipt:
     received_at: dt.datetime
     instrument: str
     alerts_raised: int
+    occurrence_id: int | None = None  # the due questionnaire this response completed
 
 
 def idempotency_key(client_uuid: uuid.UUID) -> str:
@@ -119,6 +127,9 @@ def submit(
     version_row = _assigned_version(session, participant, submission)
     instrument = instrument_of(version_row)
     wording = WORDING_FOR[submission.respondent_type]
+    occurrence = None
+    if submission.occurrence_id is not None:
+        occurrence = _given_occurrence(session, participant, version_row, wording, submission, now)
     result = validate_answers(instrument, submission.answers, wording, submission.language)
     if not result.ok:
         errors: dict[str, list[str]] = {}
@@ -195,7 +206,115 @@ def submit(
         # E-mail notices to the site's staff, queued in this transaction with the alert.
         enqueue_alert_emails(session, row, now=now)
     session.flush()
-    return _receipt(response, submission.client_uuid, len(raised))
+    _complete_occurrence(session, response, occurrence, wording, _answered_at(submission, now), now)
+    return _receipt(session, response, submission.client_uuid, len(raised))
+
+
+# --- completing the occurrence it answers ---------------------------------------------------
+
+
+def _answered_at(submission: Submission, now: dt.datetime) -> dt.datetime:
+    """When the questionnaire was finished: the phone's own time (answers given offline while
+    it was open count as on time), never later than the server received them."""
+    return min(submission.finished_at, now)
+
+
+def _given_occurrence(
+    session: Session,
+    participant: Participant,
+    version_row: InstrumentVersion,
+    wording: str,
+    submission: Submission,
+    now: dt.datetime,
+) -> Occurrence:
+    occurrence = session.get(Occurrence, submission.occurrence_id)
+    if occurrence is None or occurrence.participant_id != participant.id:
+        raise Invalid(
+            errors={"occurrence_id": ["No such questionnaire is due for this participant."]}
+        )
+    asked = occurrence.schedule.instrument_version
+    if asked.id != version_row.id:
+        raise Invalid(
+            errors={
+                "occurrence_id": [
+                    f"That questionnaire asks for {asked.label}, not {version_row.label}."
+                ]
+            }
+        )
+    if occurrence.respondent != wording:
+        raise Invalid(
+            errors={
+                "occurrence_id": [
+                    f"That questionnaire is answered as {occurrence.respondent}, not {wording}."
+                ]
+            }
+        )
+    if now < occurrence.opens_at:
+        raise Invalid(
+            errors={
+                "occurrence_id": [
+                    f"That questionnaire opens at {occurrence.opens_at.isoformat()}; answer it then."
+                ]
+            }
+        )
+    return occurrence
+
+
+def _matching_occurrence(
+    session: Session, response: Response, wording: str, at: dt.datetime
+) -> Occurrence | None:
+    """The occurrence an answer without an explicit occurrence_id completes: the one open when
+    it was finished, else the most recently closed one still unanswered (a late answer)."""
+    waiting = (
+        select(Occurrence)
+        .join(StudySchedule, StudySchedule.id == Occurrence.schedule_id)
+        .where(
+            Occurrence.participant_id == response.participant_id,
+            StudySchedule.instrument_version_id == response.instrument_version_id,
+            Occurrence.respondent == wording,
+            Occurrence.completed_at.is_(None),
+            Occurrence.cancelled_at.is_(None),
+        )
+    )
+    found = session.scalar(
+        waiting.where(Occurrence.opens_at <= at, Occurrence.closes_at > at)
+        .order_by(Occurrence.closes_at, Occurrence.id)
+        .limit(1)
+    )
+    if found is None:
+        found = session.scalar(
+            waiting.where(Occurrence.closes_at <= at)
+            .order_by(Occurrence.closes_at.desc(), Occurrence.id.desc())
+            .limit(1)
+        )
+    return found
+
+
+def _complete_occurrence(
+    session: Session,
+    response: Response,
+    given: Occurrence | None,
+    wording: str,
+    answered_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Mark the occurrence answered, in the submission's transaction. An occurrence already
+    answered (or cancelled) keeps its state and the response is stored all the same: nothing
+    a family sends is refused for bookkeeping reasons."""
+    occurrence = given or _matching_occurrence(session, response, wording, answered_at)
+    if occurrence is None or occurrence.cancelled_at is not None:
+        return
+    completed_at = max(answered_at, occurrence.opens_at)
+    # Conditional, so of two responses racing for one occurrence exactly one completes it.
+    claimed = session.execute(
+        update(Occurrence)
+        .where(Occurrence.id == occurrence.id, Occurrence.completed_at.is_(None))
+        .values(completed_at=completed_at, response_id=response.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if claimed:
+        session.refresh(occurrence)
+        planner.cancel_for_completion(session, occurrence, now)
 
 
 def _replay(session: Session, existing: Response, submission: Submission) -> Receipt:
@@ -209,10 +328,10 @@ def _replay(session: Session, existing: Response, submission: Submission) -> Rec
         )
         or 0
     )
-    return _receipt(existing, submission.client_uuid, alerts)
+    return _receipt(session, existing, submission.client_uuid, alerts)
 
 
-def _receipt(response: Response, client_uuid: uuid.UUID, alerts: int) -> Receipt:
+def _receipt(session: Session, response: Response, client_uuid: uuid.UUID, alerts: int) -> Receipt:
     version = response.instrument_version
     return Receipt(
         client_uuid=str(client_uuid),
@@ -220,6 +339,9 @@ def _receipt(response: Response, client_uuid: uuid.UUID, alerts: int) -> Receipt
         received_at=response.received_at,
         instrument=f"{version.instrument_key} {version.version}",
         alerts_raised=alerts,
+        occurrence_id=session.scalar(
+            select(Occurrence.id).where(Occurrence.response_id == response.id)
+        ),
     )
 
 
