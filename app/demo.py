@@ -58,6 +58,7 @@ def load_demo(session: Session) -> str:
         lines.append(f"  {role.value:<22} {email}")
     lines.extend(_demo_key(session, study))
     lines.extend(_demo_participants(session, study, lyon, leeds))
+    lines.extend(_demo_schedules(session, study))
     session.commit()
     return "\n".join(lines)
 
@@ -165,6 +166,64 @@ def _demo_participants(session: Session, study: Study, lyon: Site, leeds: Site) 
         lines.append(f"    link {issued.link}")
         lines.append(f"    code {issued.code}")
     return lines
+
+
+def _demo_schedules(session: Session, study: Study) -> list[str]:
+    """Schedules for the assigned instruments, planned at once so phones see what is due."""
+    from app.db import utcnow
+    from app.reminders import planner, schedules
+
+    plans: list[tuple[str, str, str, dict[str, Any], int, list[int]]] = [
+        # name, instrument, respondent, spec, reminders, gaps (minutes)
+        ("Daily diary", "daily_symptom_diary", "self", _EVENINGS, 2, [120]),
+        ("Daily diary (parents)", "daily_symptom_diary", "proxy", _EVENINGS, 2, [120]),
+        ("Weekly wellbeing (parents)", "child_weekly_wellbeing", "proxy", _WEEKLY, 1, []),
+        ("PHQ-9 visits", "phq9", "self", _VISITS, 2, [1440]),
+    ]
+    lines = ["", "Schedules (in each participant's own time zone):"]
+    for name, key, respondent, spec, count, gaps in plans:
+        version = _latest_version(session, key)
+        if version is None:
+            continue
+        schedules.add_schedule(
+            session,
+            study,
+            name=name,
+            instrument_key=key,
+            instrument_version=version,
+            respondent=respondent,
+            spec=spec,
+            reminder_max_count=count,
+            reminder_gaps_minutes=gaps,
+            actor="demo",
+        )
+        lines.append(f"  {name}: {key} {version}, {respondent}")
+    while planner.materialise(session, utcnow()) > 0:
+        pass
+    return lines
+
+
+# Diary every evening from 18:00 until 10:00 the next morning; the weekly wellbeing report on
+# the weekday of enrolment, open two days; PHQ-9 at enrolment and four weeks later (± 3 days).
+_EVENINGS = {"kind": "daily", "open_time": "18:00", "close_time": "10:00"}
+_WEEKLY = {"kind": "weekly", "open_time": "00:00", "window_minutes": 2 * 24 * 60}
+_VISITS = {
+    "kind": "visits",
+    "visits": [{"day": 0, "after": 6}, {"day": 28, "before": 3, "after": 3}],
+}
+
+
+def _latest_version(session: Session, key: str) -> str | None:
+    from sqlalchemy import select
+
+    from app.library.models import InstrumentVersion
+
+    row = session.scalars(
+        select(InstrumentVersion)
+        .where(InstrumentVersion.instrument_key == key)
+        .order_by(InstrumentVersion.id.desc())
+    ).first()
+    return row.version if row is not None else None
 
 
 def _pepper_and_base_url() -> tuple[str, str]:

@@ -48,6 +48,9 @@ def register_blueprints(api: Any) -> None:
     api.register_blueprint(participants.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(invitations.blp)
+    from app.api import schedules
+
+    api.register_blueprint(schedules.blp)
     from app.api import alerts, responses
 
     api.register_blueprint(responses.blp)

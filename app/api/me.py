@@ -1,8 +1,8 @@
 """The participant API: what a phone (participant or caregiver) may see and do.
 
-Authenticated by the device's bearer token (app/device_auth.py), so CSRF-exempt. "Due" means
-"assigned": until schedules exist, every instrument the study assigns to a person's
-respondent type and age band is offered every time.
+Authenticated by the device's bearer token (app/device_auth.py), so CSRF-exempt. "Due" comes
+from the study's schedules (app/reminders/due.py); an instrument the study assigns without any
+schedule is offered every time, as before schedules existed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.api.participant_schemas import (
     RenderedInstrumentQuerySchema,
     RenderedInstrumentSchema,
 )
+from app.db import utcnow
 from app.device_auth import current_device, device_required
 from app.errors import NotFound
 from app.extensions import csrf, db
@@ -26,6 +27,7 @@ from app.instruments.model import Instrument
 from app.instruments.rendering import render_instrument
 from app.library.service import get_version, instrument_of
 from app.participants import service as participants
+from app.reminders import due as due_service
 
 blp = Blueprint(
     "me",
@@ -67,30 +69,43 @@ def who_am_i() -> dict[str, Any]:
 @blp.alt_response(401, description="No device token, or the device was revoked")
 @device_required
 def due() -> dict[str, Any]:
-    """For each person, the instruments to answer now, titled in the reader's language.
+    """For each person, the questionnaires to answer, titled in the reader's language.
 
-    Until schedules exist this is every instrument assigned to the study for that person's
-    respondent type (self/proxy) and age band."""
+    Scheduled instruments appear through their occurrences: each one open now
+    (`status` "open", with `occurrence_id`, `opens_at`, `closes_at`), and the next one of each
+    schedule that is not open yet (`status` "upcoming", `upcoming` true) for a "soon" list.
+    Instruments the study asks for without a schedule are always available (`status`
+    "available", `occurrence_id` null). Send `occurrence_id` with the answers."""
     device = current_device()
+    session = db.session()
     language = participants.holder_language(device)
-    people = []
-    for person in participants.people_for_device(db.session(), device):
+    now = utcnow()
+    people = participants.people_for_device(session, device)
+    if due_service.ensure_planned(session, [person.participant for person in people], now):
+        db.session.commit()
+    shown_people = []
+    for person in people:
         instruments = []
-        for row in participants.available_instruments(
-            db.session(), person.participant, person.respondent
-        ):
-            instrument = instrument_of(row.instrument_version)
+        for item in due_service.due_for(session, person.participant, str(person.respondent), now):
+            version = item.assignment.instrument_version
+            instrument = instrument_of(version)
             shown = display_language(instrument, language)
+            occurrence = item.occurrence
             instruments.append(
                 {
                     "key": instrument.id,
                     "version": instrument.version,
-                    "title": instrument.title.get(shown) or row.instrument_version.title,
+                    "title": instrument.title.get(shown) or version.title,
                     "language": shown,
                     "respondent": str(person.respondent),
+                    "status": str(item.status),
+                    "upcoming": item.status is due_service.DueStatus.UPCOMING,
+                    "occurrence_id": occurrence.id if occurrence else None,
+                    "opens_at": occurrence.opens_at if occurrence else None,
+                    "closes_at": occurrence.closes_at if occurrence else None,
                 }
             )
-        people.append(
+        shown_people.append(
             SimpleNamespace(
                 participant=person.participant,
                 respondent=person.respondent,
@@ -99,7 +114,7 @@ def due() -> dict[str, Any]:
                 instruments=instruments,
             )
         )
-    return {"people": people}
+    return {"people": shown_people}
 
 
 @blp.get("/instruments/<key>/<version>")

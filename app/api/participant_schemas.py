@@ -197,6 +197,22 @@ class DueInstrumentSchema(ma.Schema):
     title = ma.fields.String(dump_only=True)
     language = ma.fields.String(dump_only=True)
     respondent = ma.fields.String(dump_only=True)
+    status = ma.fields.String(
+        dump_only=True,
+        metadata={
+            "enum": ["open", "upcoming", "available"],
+            "description": "open: answer now; upcoming: the next one, opens at opens_at; "
+            "available: no schedule, answer any time",
+        },
+    )
+    upcoming = ma.fields.Boolean(dump_only=True, metadata={"description": "status == upcoming"})
+    occurrence_id = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Send with the answers; null for unscheduled instruments"},
+    )
+    opens_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    closes_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class PersonDueSchema(PersonSchema):
