@@ -39,6 +39,7 @@ def register_commands(app: Flask) -> None:
     from app.news.cli import news_group
     from app.participants.cli import participants_group
     from app.reminders.cli import schedules_group
+    from app.reminders.process import scheduler_command
     from app.responses.cli import keys_group, responses_group
 
     for command in (
@@ -53,6 +54,7 @@ def register_commands(app: Flask) -> None:
         news_group,
         demo,
         audit_group,
+        scheduler_command,
     ):
         app.cli.add_command(command)
 
