@@ -149,9 +149,8 @@ def put_language(payload: dict[str, str]) -> dict[str, str]:
 
 def _vapid_public_key() -> str:
     cfg = settings()
-    subject = getattr(cfg, "vapid_subject", None) or "mailto:chorus@localhost"
     return push.vapid_public_key(
-        cfg.instance_path, subject=subject, create_if_missing=not cfg.is_production
+        cfg.instance_path, subject=cfg.push_subject, create_if_missing=not cfg.is_production
     )
 
 
