@@ -23,10 +23,11 @@ import { t } from './i18n.js';
  * @property {string} title
  * @property {string} language
  * @property {string} respondent
- * @property {number | null} [occurrence_id] null/absent: always offered (no schedule)
+ * @property {number | null} [occurrence_id] null: no schedule, always offered; else sent with the answers
  * @property {string | null} [opens_at]
  * @property {string | null} [closes_at]
- * @property {'open' | 'upcoming'} [state] absent means open
+ * @property {'open' | 'upcoming' | 'available'} [status] open: answer now; upcoming: opens at
+ *   opens_at; available: no schedule, answer any time
  *
  * @typedef {Person & {instruments: DueItem[]}} PersonDue
  * @typedef {{kind: string, language: string, time_zone: string, device_id: number, device_label: string, people: Person[]}} Me
@@ -64,13 +65,14 @@ export function instrumentPath(participantId, key, version) {
 }
 
 /**
- * Fetches every instrument on the due list once, so the worker has them for offline use.
- * Failures are ignored: this is a warm-up, the answering screen fetches again.
+ * Fetches who this phone answers for, the due list and every instrument on it once more, now
+ * through the service worker, so it keeps a copy of each for offline use (the first visit's
+ * requests happen before the worker is in control). Failures are ignored: this is a warm-up.
  * @param {{people: PersonDue[]}} due
- * @returns {Promise<number>} how many instruments are now available offline
+ * @returns {Promise<number>} how many of these requests succeeded
  */
-export async function warmInstruments(due) {
-  const jobs = [];
+export async function warmUp(due) {
+  const jobs = [request('/me').then(() => 1, () => 0), request('/me/due').then(() => 1, () => 0)];
   for (const person of due.people) {
     for (const item of person.instruments) {
       jobs.push(loadInstrument(person.participant_id, item.key, item.version).then(() => 1, () => 0));
@@ -78,6 +80,15 @@ export async function warmInstruments(due) {
   }
   const done = await Promise.all(jobs);
   return done.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Whether a due item can be answered now (open occurrence, or an unscheduled instrument).
+ * @param {DueItem} item
+ * @returns {boolean}
+ */
+export function isAnswerable(item) {
+  return item.status !== 'upcoming';
 }
 
 /**

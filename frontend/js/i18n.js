@@ -70,13 +70,14 @@ export function savedLanguage() {
  */
 export async function setLanguage(wanted, options = {}) {
   const chosen = pickLanguage([wanted]);
+  if (options.remember) await db.put(STORES.kv, 'ui_language', chosen);
+  if (chosen === current && Object.keys(strings).length > 0) return chosen;
   if (Object.keys(english).length === 0) english = await fetchStrings('en');
   strings = chosen === 'en' ? english : await fetchStrings(chosen).catch(() => english);
   current = chosen;
   const root = document.documentElement;
   root.lang = chosen;
   root.dir = dirOf(chosen);
-  if (options.remember) await db.put(STORES.kv, 'ui_language', chosen);
   for (const listener of listeners) listener(chosen);
   return chosen;
 }

@@ -99,15 +99,19 @@ export async function render() {
   if (!found) return;
   if (cleanup) cleanup();
   cleanup = null;
-  outlet.replaceChildren();
-  const result = await found.screen.render(outlet, found.params);
+  // Each render draws into its own container: a screen still loading when the participant
+  // has already moved on draws into a detached element, never over the new screen.
+  const container = document.createElement('div');
+  container.className = 'screen-body';
+  outlet.replaceChildren(container);
+  const result = await found.screen.render(container, found.params);
   if (ticket !== renderCount) {
     if (typeof result === 'function') result();
     return; // a newer navigation already took over
   }
   cleanup = typeof result === 'function' ? result : null;
   for (const listener of listeners) listener(path);
-  focusHeading(outlet);
+  focusHeading(container);
 }
 
 /**

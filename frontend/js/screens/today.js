@@ -4,7 +4,7 @@
 
 import * as auth from '../auth.js';
 import { allDrafts, draftKey } from '../drafts.js';
-import { loadDue, personName, warmInstruments } from '../data.js';
+import { isAnswerable, loadDue, personName, warmUp } from '../data.js';
 import { STORES } from '../config.js';
 import * as db from '../db.js';
 import { formatDateTime, t } from '../i18n.js';
@@ -42,7 +42,7 @@ function whenControlled() {
  */
 async function makeReadyOffline(due, line) {
   await whenControlled();
-  await warmInstruments(due);
+  await warmUp(due);
   document.documentElement.dataset.offlineReady = 'true';
   if (line.isConnected) {
     line.textContent = t('today.offlineReady');
@@ -181,8 +181,8 @@ export const todayScreen = {
         people.length === 0 ? h('p', { text: t('today.nobody') }) : null,
         ...people.map((person) => {
           const name = personName(person, people);
-          const open = person.instruments.filter((i) => (i.state || 'open') === 'open');
-          const upcoming = person.instruments.filter((i) => i.state === 'upcoming');
+          const open = person.instruments.filter(isAnswerable);
+          const upcoming = person.instruments.filter((i) => !isAnswerable(i));
           const titleId = `person-${person.participant_id}`;
           const section = h(
             'section',
