@@ -24,6 +24,16 @@ export function dirOf(language) {
 }
 
 /**
+ * Attributes for text in another language than the UI (questionnaire text): its lang, and its
+ * direction so an English question inside the Arabic UI still reads left to right.
+ * @param {string} language
+ * @returns {{lang: string, dir: 'ltr' | 'rtl'}}
+ */
+export function textIn(language) {
+  return { lang: language, dir: dirOf(language) };
+}
+
+/**
  * The first UI language we ship among `wanted` (exact tag or its primary subtag), else 'en'.
  * @param {(string | null | undefined)[]} wanted
  * @returns {string}

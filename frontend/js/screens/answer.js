@@ -7,7 +7,7 @@
 import { ApiError } from '../api.js';
 import { loadDue, loadInstrument, personName } from '../data.js';
 import { draftKey, loadDraft, saveDraft } from '../drafts.js';
-import { plural, t } from '../i18n.js';
+import { plural, t, textIn } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { allSteps, answersToSend, checkStep, numericSummary, visibleSteps } from '../questionnaire.js';
 import { focusHeading, navigate } from '../router.js';
@@ -124,10 +124,10 @@ export const answerScreen = {
     const drawIntro = () => {
       fill(root,
         banner(),
-        h('h1', { lang, text: instrument.title }),
-        instrument.description ? h('p', { lang, text: instrument.description }) : null,
+        h('h1', { ...textIn(lang), text: instrument.title }),
+        instrument.description ? h('p', { ...textIn(lang), text: instrument.description }) : null,
         instrument.recall_period
-          ? h('p', {}, h('strong', { text: t('answer.recall') }), ' ', h('span', { lang, text: instrument.recall_period }))
+          ? h('p', {}, h('strong', { text: t('answer.recall') }), ' ', h('span', { ...textIn(lang), text: instrument.recall_period }))
           : null,
         instrument.estimated_minutes
           ? h('p', { class: 'muted', text: plural('answer.minutes', instrument.estimated_minutes) })
@@ -180,7 +180,7 @@ export const answerScreen = {
       const total = steps.length;
       const progressText = t('answer.progress', { current: index + 1, total });
       const error = h('p', { class: 'field-error', id: 'answer-error', hidden: true });
-      const help = item.help ? h('p', { class: 'help', id: 'answer-help', lang, text: item.help }) : null;
+      const help = item.help ? h('p', { class: 'help', id: 'answer-help', ...textIn(lang), text: item.help }) : null;
       const describedBy = [help ? 'answer-help' : '', 'answer-error'].filter(Boolean).join(' ');
       const question = renderQuestion({
         step,
@@ -246,7 +246,7 @@ export const answerScreen = {
       );
       fill(root,
         banner(),
-        h('p', { class: 'instrument-title muted', lang, text: instrument.title }),
+        h('p', { class: 'instrument-title muted', ...textIn(lang), text: instrument.title }),
         progress,
         h(
           'form',
@@ -298,7 +298,7 @@ export const answerScreen = {
       fill(root,
         banner(),
         h('h1', { text: t('answer.review.title') }),
-        h('p', { lang, class: 'muted', text: instrument.title }),
+        h('p', { ...textIn(lang), class: 'muted', text: instrument.title }),
         problems.length
           ? h('p', { class: 'notice error', text: plural('answer.review.problems', problems.length) })
           : h('p', { text: t('answer.review.intro') }),
@@ -313,7 +313,7 @@ export const answerScreen = {
               h(
                 'div',
                 { class: 'q' },
-                h('p', { lang, text: s.item.text || '' }),
+                h('p', { ...textIn(lang), text: s.item.text || '' }),
                 h('p', { class: 'a', text: describeAnswer(s.item, draft.answers[s.item.id]) }),
                 flagged ? h('p', { class: 'muted', text: t('answer.review.flagged') }) : null,
               ),

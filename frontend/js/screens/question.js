@@ -2,7 +2,7 @@
 // are a <fieldset> whose <legend> holds the question heading; single inputs are labelled by
 // the heading. Every change is reported at once (the answering screen saves it as a draft).
 
-import { formatNumber, t } from '../i18n.js';
+import { formatNumber, t, textIn } from '../i18n.js';
 import { h } from '../ui.js';
 
 /**
@@ -27,8 +27,8 @@ const HEADING_ID = 'question-heading';
 function heading(ctx) {
   const { page, item } = ctx.step;
   return [
-    page.title ? h('span', { class: 'page-title', lang: ctx.lang, text: page.title }) : null,
-    h('h1', { id: HEADING_ID, class: 'question-text', lang: ctx.lang, text: item.text || '' }),
+    page.title ? h('span', { class: 'page-title', ...textIn(ctx.lang), text: page.title }) : null,
+    h('h1', { id: HEADING_ID, class: 'question-text', ...textIn(ctx.lang), text: item.text || '' }),
   ].filter((node) => node !== null);
 }
 
@@ -60,7 +60,7 @@ function choiceFieldset(ctx, options, after = null) {
 function option(name, type, label, checked, onChange, lang) {
   const input = h('input', { type, name, checked });
   input.addEventListener('change', () => onChange(input));
-  return h('label', { class: 'option' }, input, h('span', { lang, text: label }));
+  return h('label', { class: 'option' }, input, h('span', { ...(lang ? textIn(lang) : {}), text: label }));
 }
 
 /**
@@ -130,8 +130,8 @@ function numberScale(ctx) {
   const anchors = h(
     'p',
     { class: 'scale-anchors', id: 'scale-anchors' },
-    h('span', { lang: ctx.lang, text: `${formatNumber(scale.min)}: ${scale.min_label || ''}` }),
-    h('span', { lang: ctx.lang, text: `${formatNumber(scale.max)}: ${scale.max_label || ''}` }),
+    h('span', { ...textIn(ctx.lang), text: `${formatNumber(scale.min)}: ${scale.min_label || ''}` }),
+    h('span', { ...textIn(ctx.lang), text: `${formatNumber(scale.max)}: ${scale.max_label || ''}` }),
   );
   const fieldset = choiceFieldset(
     ctx,
@@ -186,8 +186,8 @@ function slider(ctx) {
     h(
       'p',
       { class: 'scale-anchors', id: 'scale-anchors' },
-      h('span', { lang: ctx.lang, text: `${formatNumber(scale.min)}: ${scale.min_label || ''}` }),
-      h('span', { lang: ctx.lang, text: `${formatNumber(scale.max)}: ${scale.max_label || ''}` }),
+      h('span', { ...textIn(ctx.lang), text: `${formatNumber(scale.min)}: ${scale.min_label || ''}` }),
+      h('span', { ...textIn(ctx.lang), text: `${formatNumber(scale.max)}: ${scale.max_label || ''}` }),
     ),
   );
 }
@@ -243,7 +243,7 @@ function field(ctx) {
   /** @type {HTMLInputElement | HTMLTextAreaElement} */
   let input;
   if (item.type === 'long_text') {
-    input = h('textarea', { ...common, maxlength: String(item.max_length || 4000), rows: '6', lang: ctx.lang });
+    input = h('textarea', { ...common, maxlength: String(item.max_length || 4000), rows: '6', ...textIn(ctx.lang), dir: 'auto' });
     input.value = typeof ctx.value === 'string' ? ctx.value : '';
   } else if (numeric) {
     input = h('input', {
@@ -261,6 +261,7 @@ function field(ctx) {
       maxlength: type === 'text' ? String(item.max_length || 200) : null,
       autocomplete: 'off',
       lang: type === 'text' ? ctx.lang : null,
+      dir: type === 'text' ? 'auto' : null,
     });
     input.value = typeof ctx.value === 'string' ? ctx.value : '';
   }
@@ -273,7 +274,7 @@ function field(ctx) {
     {},
     heading(ctx),
     item.unit
-      ? h('div', { class: 'with-unit' }, input, h('span', { id: 'answer-unit', lang: ctx.lang, text: item.unit }))
+      ? h('div', { class: 'with-unit' }, input, h('span', { id: 'answer-unit', ...textIn(ctx.lang), text: item.unit }))
       : input,
   );
 }

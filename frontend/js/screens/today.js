@@ -7,7 +7,7 @@ import { allDrafts, draftKey } from '../drafts.js';
 import { isAnswerable, loadDue, personName, warmUp } from '../data.js';
 import { STORES } from '../config.js';
 import * as db from '../db.js';
-import { formatDateTime, t } from '../i18n.js';
+import { formatDateTime, t, textIn } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { fill, h, withColour } from '../ui.js';
 
@@ -208,7 +208,7 @@ export const todayScreen = {
                       h(
                         'div',
                         {},
-                        h('span', { class: 'title', lang: item.language, text: item.title }),
+                        h('span', { class: 'title', ...textIn(item.language), text: item.title }),
                         item.closes_at
                           ? h('p', { class: 'muted', text: t('today.closes', { when: formatDateTime(item.closes_at) }) })
                           : null,
@@ -238,7 +238,7 @@ export const todayScreen = {
                       h(
                         'li',
                         { class: 'due-item' },
-                        h('span', { class: 'title', lang: item.language, text: item.title }),
+                        h('span', { class: 'title', ...textIn(item.language), text: item.title }),
                         item.opens_at
                           ? h('span', { class: 'muted', text: t('today.opens', { when: formatDateTime(item.opens_at) }) })
                           : null,
