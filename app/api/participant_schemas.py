@@ -42,6 +42,12 @@ class ParticipantEnrolSchema(StrictSchema):
     colour = ma.fields.String(load_default=None, metadata={"description": "e.g. #1f77b4"})
 
 
+class ReminderPauseSchema(ma.Schema):
+    starts_on = ma.fields.Date(dump_only=True)
+    ends_on = ma.fields.Date(dump_only=True)
+    reason = ma.fields.String(dump_only=True)
+
+
 class ParticipantSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     code = ma.fields.String(dump_only=True)
@@ -56,6 +62,12 @@ class ParticipantSchema(ma.Schema):
     paused_until = ma.fields.Date(dump_only=True, allow_none=True)
     enrolled_at = ma.fields.DateTime(dump_only=True)
     withdrawn_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+    reminder_pause = ma.fields.Nested(
+        ReminderPauseSchema,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The participant's own reminder pause covering today (list only)"},
+    )
 
 
 class ParticipantListQuerySchema(StrictSchema):

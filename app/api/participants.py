@@ -42,6 +42,7 @@ from app.errors import Invalid, NotFound
 from app.extensions import db
 from app.participants import service as participants
 from app.participants.models import Caregiver, CaregiverLink, Device, Participant
+from app.reminders import timetables
 from app.studies import service as studies
 from app.studies.models import Study
 
@@ -133,6 +134,10 @@ class ParticipantCollection(MethodView):
             if scope is not ALL_SITES:
                 statement = statement.where(Participant.site_id.in_(scope))  # type: ignore[arg-type]
         rows = list(db.session.scalars(statement.order_by(Participant.code)))
+        # Staff see why a participant gets no reminders ("hospital stay until the 14th").
+        pauses = timetables.active_pauses(db.session(), [row.id for row in rows])
+        for row in rows:
+            row.reminder_pause = pauses.get(row.id)  # type: ignore[attr-defined]
         audit.record(
             db.session(),
             actor=_actor(user),

@@ -349,3 +349,23 @@ def test_every_path_is_documented_with_its_errors(client):
         assert path in paths, path
         for method, statuses in methods.items():
             assert statuses <= set(paths[path][method]["responses"]), (path, method)
+
+
+def test_staff_participant_list_shows_who_is_paused_and_why(client, db_session, family):
+    study, *_ = family
+    make_staff(db_session, "coord@a.org", study=study, role=Role.SITE_COORDINATOR, site_code="A")
+    signed = sign_in(client, "coord@a.org")
+    paused = signed.post(
+        staff_url("A-001", "timetable/pauses"),
+        json={"starts_on": yesterday(), "ends_on": tomorrow(), "reason": "hospital stay"},
+    )
+    assert paused.status_code == 201
+    listed = client.get("/api/v1/studies/fatigue/participants/")
+    assert listed.status_code == 200
+    by_code = {row["code"]: row for row in listed.get_json()}
+    assert by_code["A-001"]["reminder_pause"] == {
+        "starts_on": yesterday(),
+        "ends_on": tomorrow(),
+        "reason": "hospital stay",
+    }
+    assert by_code["A-002"]["reminder_pause"] is None
