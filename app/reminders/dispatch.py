@@ -29,12 +29,12 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app import access, scheduling
 from app.access import Permission
@@ -113,6 +113,7 @@ class PushTarget:
 @dataclass(frozen=True)
 class Plan:
     outbox_id: int
+    channel: str  # as planned; the e-mail fallback records "email"
     targets: tuple[PushTarget, ...] = ()
     payload: Mapping[str, str] | None = None
     topic: str | None = None
@@ -142,13 +143,80 @@ class Result:
 
 # ── 1. Prepare ─────────────────────────────────────────────────────────────────────────────
 
+PersonKey = tuple[str, int]  # ("p", participant id) or ("c", caregiver id)
+
+
+def _key(person: Participant | Caregiver) -> PersonKey:
+    return ("p" if isinstance(person, Participant) else "c", person.id)
+
+
+@dataclass
+class Preloaded:
+    """What a batch of reminders needs, read in a few queries instead of several per row.
+
+    Holding the objects here also keeps them in the session's (weak) identity map, so the
+    ``session.get`` calls of :func:`prepare` are answered from memory."""
+
+    keep: list[object] = field(default_factory=list)
+    subscriptions: dict[PersonKey, list[PushSubscription]] = field(default_factory=dict)
+    emails: dict[PersonKey, str | None] = field(default_factory=dict)
+
+
+def preload(session: Session, rows: list[OutboxMessage]) -> Preloaded:
+    loaded = Preloaded()
+    occurrence_ids = {r.occurrence_id for r in rows if r.occurrence_id is not None}
+    if not occurrence_ids:
+        return loaded
+    occurrences = list(session.scalars(select(Occurrence).where(Occurrence.id.in_(occurrence_ids))))
+    participant_ids = {o.participant_id for o in occurrences}
+    participant_ids |= {r.participant_id for r in rows if r.participant_id is not None}
+    caregiver_ids = {r.caregiver_id for r in rows if r.caregiver_id is not None}
+    loaded.keep += occurrences
+    loaded.keep += session.scalars(select(Participant).where(Participant.id.in_(participant_ids)))
+    if caregiver_ids:
+        loaded.keep += session.scalars(select(Caregiver).where(Caregiver.id.in_(caregiver_ids)))
+    # One query per kind of person: "participant_id IN (...) OR caregiver_id IN (...)" (or an
+    # empty IN list) makes SQLite scan the whole table instead of using either index.
+    for kind, ids, owner_column, holder_column in (
+        ("p", participant_ids, Timetable.participant_id, Device.participant_id),
+        ("c", caregiver_ids, Timetable.caregiver_id, Device.caregiver_id),
+    ):
+        if not ids:
+            continue
+        for timetable in session.scalars(
+            select(Timetable)
+            .where(owner_column.in_(sorted(ids)))
+            .options(selectinload(Timetable.pauses))
+        ):
+            loaded.keep.append(timetable)
+            owner = timetable.participant_id if kind == "p" else timetable.caregiver_id
+            loaded.emails[(kind, int(owner or 0))] = timetable.reminder_email
+        for sub, holder in session.execute(
+            select(PushSubscription, holder_column)
+            .join(Device, Device.id == PushSubscription.device_id)
+            .where(holder_column.in_(sorted(ids)), Device.revoked_at.is_(None))
+            .order_by(PushSubscription.id)
+        ):
+            loaded.subscriptions.setdefault((kind, int(holder or 0)), []).append(sub)
+    for pid in participant_ids:
+        loaded.subscriptions.setdefault(("p", pid), [])
+        loaded.emails.setdefault(("p", pid), None)
+    for cid in caregiver_ids:
+        loaded.subscriptions.setdefault(("c", cid), [])
+        loaded.emails.setdefault(("c", cid), None)
+    return loaded
+
 
 def prepare(
-    session: Session, row: OutboxMessage, now: dt.datetime, config: DeliveryConfig
+    session: Session,
+    row: OutboxMessage,
+    now: dt.datetime,
+    config: DeliveryConfig,
+    preloaded: Preloaded | None = None,
 ) -> tuple[str, Plan | None]:
     """Re-check a claimed row. Returns (outcome, plan): ``("send", plan)`` when it should go
     now; otherwise the row was settled here (``cancelled``, ``moved``, ``failed``) and the
-    caller commits."""
+    caller commits. ``preloaded`` (from :func:`preload`) saves queries, nothing else."""
     token = outbox.token_of(row)
     if token.attempts > config.max_attempts:
         # Claimed again and again without an outcome: a worker died on it each time.
@@ -158,7 +226,7 @@ def prepare(
         return "failed", None
     if row.kind == OutboxKind.ALERT.value:
         return _prepare_alert(session, row, now, config)
-    return _prepare_reminder(session, row, now, config)
+    return _prepare_reminder(session, row, now, config, preloaded)
 
 
 def _cancelled(session: Session, row: OutboxMessage, why: str) -> tuple[str, None]:
@@ -219,7 +287,11 @@ def _earliest_after_staff_pause(
 
 
 def _prepare_reminder(
-    session: Session, row: OutboxMessage, now: dt.datetime, config: DeliveryConfig
+    session: Session,
+    row: OutboxMessage,
+    now: dt.datetime,
+    config: DeliveryConfig,
+    preloaded: Preloaded | None,
 ) -> tuple[str, Plan | None]:
     occurrence = session.get(Occurrence, row.occurrence_id) if row.occurrence_id else None
     if occurrence is None:
@@ -272,14 +344,15 @@ def _prepare_reminder(
     except ValueError as exc:
         return _failed(session, row, f"could not word the reminder: {exc}", now)
 
-    targets = _push_targets(session, person) if config.vapid is not None else ()
-    email, no_email = _email_fallback(session, row, person, notice, config)
+    targets = _push_targets(session, person, preloaded) if config.vapid is not None else ()
+    email, no_email = _email_fallback(session, row, person, notice, config, preloaded)
     if not targets and email is None:
         reason = "no push subscription" if config.vapid is not None else "Web Push is off"
         return _failed(session, row, f"{reason}, and {no_email}", now)
     ttl = int((occurrence.closes_at - now).total_seconds())
     return "send", Plan(
         outbox_id=row.id,
+        channel=row.channel,
         targets=targets,
         payload=messages.push_payload(notice, tag=str(row.id)),
         # One topic per questionnaire: a follow-up (or a crash re-send) replaces an undelivered
@@ -292,18 +365,26 @@ def _prepare_reminder(
     )
 
 
-def _push_targets(session: Session, person: Participant | Caregiver) -> tuple[PushTarget, ...]:
-    holder = (
-        Device.participant_id == person.id
-        if isinstance(person, Participant)
-        else Device.caregiver_id == person.id
-    )
-    rows = session.scalars(
-        select(PushSubscription)
-        .join(Device, Device.id == PushSubscription.device_id)
-        .where(holder, Device.revoked_at.is_(None))
-        .order_by(PushSubscription.id)
-    )
+def _push_targets(
+    session: Session, person: Participant | Caregiver, preloaded: Preloaded | None
+) -> tuple[PushTarget, ...]:
+    rows: list[PushSubscription]
+    if preloaded is not None and _key(person) in preloaded.subscriptions:
+        rows = preloaded.subscriptions[_key(person)]
+    else:
+        holder = (
+            Device.participant_id == person.id
+            if isinstance(person, Participant)
+            else Device.caregiver_id == person.id
+        )
+        rows = list(
+            session.scalars(
+                select(PushSubscription)
+                .join(Device, Device.id == PushSubscription.device_id)
+                .where(holder, Device.revoked_at.is_(None))
+                .order_by(PushSubscription.id)
+            )
+        )
     targets = []
     for sub in rows:
         try:
@@ -322,13 +403,17 @@ def _email_fallback(
     person: Participant | Caregiver,
     notice: messages.Notice,
     config: DeliveryConfig,
+    preloaded: Preloaded | None,
 ) -> tuple[OutgoingEmail | None, str]:
-    owner = (
-        Timetable.participant_id == person.id
-        if isinstance(person, Participant)
-        else Timetable.caregiver_id == person.id
-    )
-    address = session.scalar(select(Timetable.reminder_email).where(owner))
+    if preloaded is not None and _key(person) in preloaded.emails:
+        address = preloaded.emails[_key(person)]
+    else:
+        owner = (
+            Timetable.participant_id == person.id
+            if isinstance(person, Participant)
+            else Timetable.caregiver_id == person.id
+        )
+        address = session.scalar(select(Timetable.reminder_email).where(owner))
     if not address:
         return None, "no reminder e-mail address"
     if config.smtp is None:
@@ -379,7 +464,9 @@ def _prepare_alert(
         email = _email(row, user.email, notice)
     except ValueError as exc:
         return _failed(session, row, f"could not build the alert e-mail: {exc}", now)
-    return "send", Plan(outbox_id=row.id, email=email, claimed_until=outbox.token_of(row).until)
+    return "send", Plan(
+        outbox_id=row.id, channel=row.channel, email=email, claimed_until=outbox.token_of(row).until
+    )
 
 
 # ── 2. Execute (network only) ──────────────────────────────────────────────────────────────
@@ -477,14 +564,18 @@ def _execute(plan: Plan, config: DeliveryConfig) -> Result:
 def record(
     session: Session,
     row: OutboxMessage,
+    plan: Plan,
     result: Result,
     now: dt.datetime,
     config: DeliveryConfig,
 ) -> str:
-    """Store what happened to ``row`` (the caller commits). Returns the outcome name."""
+    """Store what happened to ``row`` (the caller commits). Returns the outcome name. Reads
+    nothing from ``row`` itself (after a commit that would cost a query per message)."""
     if result.gone:
         session.execute(delete(PushSubscription).where(PushSubscription.id.in_(result.gone)))
-        log.info("outbox %s: removed %d gone push subscription(s)", row.id, len(result.gone))
+        log.info(
+            "outbox %s: removed %d gone push subscription(s)", plan.outbox_id, len(result.gone)
+        )
     if result.delivered:
         session.execute(
             update(PushSubscription)
@@ -495,7 +586,7 @@ def record(
         outbox.release(session, row)
         return "released"
     if result.via is not None:
-        channel = result.via if result.via != row.channel else None
+        channel = result.via if result.via != plan.channel else None
         outbox.mark_sent(session, row, now, channel=channel)
         return "sent"
     if result.retry is not None:
@@ -518,7 +609,7 @@ def dispatch_one(
     if plan is None:
         return outcome
     result = execute(plan, config, clock=lambda: now)
-    outcome = record(session, row, result, now, config)
+    outcome = record(session, row, plan, result, now, config)
     session.commit()
     return outcome
 
@@ -601,27 +692,36 @@ class Dispatcher:
 
     def _batch(self, session: Session, rows: list[OutboxMessage]) -> Counter[str]:
         outcomes: Counter[str] = Counter()
-        pending: dict[Future[Result], OutboxMessage] = {}
+        pending: dict[Future[Result], tuple[OutboxMessage, Plan]] = {}
+        preloaded = preload(session, rows)
         for row in rows:
             if self.stop.is_set():
                 outbox.release(session, row)
-                session.commit()
                 outcomes["released"] += 1
                 continue
-            outcome, plan = prepare(session, row, self.clock(), self.config)
-            session.commit()
+            outcome, plan = prepare(session, row, self.clock(), self.config, preloaded)
             if plan is None:
                 outcomes[outcome] += 1
                 log.info("outbox %s: %s", row.id, outcome)
                 continue
+            # Sending starts now; nothing a send needs waits for the commit below.
             future = self._pool.submit(execute, plan, self.config, clock=self.clock, stop=self.stop)
-            pending[future] = row
-        # Record in completion order, one commit per message: a crash loses at most the
-        # messages in flight (sent again after their lease, with the same Topic and tag).
-        for future in as_completed(pending):
-            row = pending[future]
-            outcome = record(session, row, future.result(), self.clock(), self.config)
+            pending[future] = (row, plan)
+        # One commit for the batch's re-checks (cancelled / moved / failed rows), which also
+        # ends the read transaction before the slow part.
+        session.commit()
+        del preloaded
+        # Record as sends complete, committing at once: whatever has finished by then goes in
+        # one transaction (a group commit when sending outpaces the disk), nothing waits for
+        # later sends. A crash loses at most the outcomes not yet committed -- those rows are
+        # sent again after their lease, with the same Topic and tag.
+        waiting = set(pending)
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in done:
+                row, plan = pending[future]
+                outcome = record(session, row, plan, future.result(), self.clock(), self.config)
+                outcomes[outcome] += 1
+                log.debug("outbox %s: %s", plan.outbox_id, outcome)
             session.commit()
-            outcomes[outcome] += 1
-            log.info("outbox %s: %s", row.id, outcome)
         return outcomes

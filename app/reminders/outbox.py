@@ -155,10 +155,16 @@ def claim(
 # ── Transitions (each only while the caller still holds the claim) ─────────────────────────
 
 
+def _pk(row: OutboxMessage) -> int:
+    """The row's id without loading it (after a commit, ``row.id`` would cost a query)."""
+    identity = inspect(row).identity
+    return int(identity[0]) if identity else row.id
+
+
 def _held(row: OutboxMessage):  # type: ignore[no-untyped-def]  # SQLAlchemy expression
     token = token_of(row)
     return and_(
-        OutboxMessage.id == row.id,
+        OutboxMessage.id == _pk(row),
         OutboxMessage.state == OutboxState.SENDING.value,
         OutboxMessage.claimed_by == token.worker,
         OutboxMessage.attempts == token.attempts,
@@ -174,7 +180,7 @@ def _apply(session: Session, row: OutboxMessage, values: Mapping[str, object], w
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         # Our lease ran out and another worker claimed the row: its outcome stands.
-        log.warning("outbox %s: claim lost before %s; left to the newer claim", row.id, what)
+        log.warning("outbox %s: claim lost before %s; left to the newer claim", _pk(row), what)
         return False
     for name, value in values.items():
         # Keep the in-memory row in step without a reload (and without a flush of our own).

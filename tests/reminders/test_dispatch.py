@@ -604,7 +604,7 @@ def test_a_send_is_not_started_with_too_little_lease_left(
             late = NOW + LEASE - dt.timedelta(seconds=3)  # a 5 s push timeout would overrun
             result = dispatch.execute(plan, config, clock=lambda: late)
             assert result.skipped
-            assert dispatch.record(session, row, result, late, config) == "released"
+            assert dispatch.record(session, row, plan, result, late, config) == "released"
             session.commit()
     finally:
         engine.dispose()
