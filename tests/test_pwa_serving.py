@@ -116,6 +116,63 @@ def test_release_hash_changes_with_any_shipped_byte(tmp_path: Path) -> None:
     assert pwa.build_bundle(root).release == pwa.build_bundle(root).release
 
 
+def test_comment_lines_are_blanked_in_shipped_modules() -> None:
+    source = (
+        b"// A module.\n"
+        b"/**\n"
+        b" * @param {number} a\n"
+        b" */\n"
+        b"export function f(a) {\n"
+        b"  const url = 'http://example.org/*not a comment*/'; // kept: code on the line\n"
+        b"  /* one line */\n"
+        b"  return a;\n"
+        b"}\n"
+    )
+    shrunk = pwa.shrink_js(source)
+    assert shrunk.split(b"\n") == [
+        b"",
+        b"",
+        b"",
+        b"",
+        b"export function f(a) {",
+        b"  const url = 'http://example.org/*not a comment*/'; // kept: code on the line",
+        b"",
+        b"  return a;",
+        b"}",
+        b"",
+    ]
+    template = b"const t = `\n// inside a template literal\n`;\n"
+    assert pwa.shrink_js(template) == template
+    code_after = b"/* note\n still */ const x = 1;\n"
+    assert pwa.shrink_js(code_after) == code_after
+    assert pwa.shrink_js(b"/**/\nx();\n/* a */ y();\n") == b"/**/\nx();\n/* a */ y();\n"
+
+
+def test_modulepreload_covers_the_static_import_graph_only(tmp_path: Path) -> None:
+    root = tmp_path / "frontend"
+    files = {
+        "index.html": "<!--__CHORUS_MODULEPRELOAD__-->",
+        "sw.js": "",
+        "manifest.webmanifest": "{}",
+        "js/main.js": "import { a } from './a.js';\nimport {\n  b,\n} from './screens/b.js';\n",
+        "js/a.js": "export const a = 1;\nconst later = () => import('./lazy.js');\n",
+        "js/screens/b.js": "import '../c.js';\nexport * from '../d.js';\nexport const b = 2;\n",
+        "js/c.js": "",
+        "js/d.js": "",
+        "js/lazy.js": "import { a } from './a.js';\n",
+        "js/unused.js": "",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, "utf-8")
+    bundle = pwa.build_bundle(root)
+    preloaded = [
+        line.split(f"/app/v/{bundle.release}/", 1)[1].removesuffix('">')
+        for line in bundle.shell.body.decode().splitlines()
+    ]
+    assert preloaded == ["js/main.js", "js/a.js", "js/c.js", "js/d.js", "js/screens/b.js"]
+
+
 @pytest.mark.parametrize("path", ["/app", "/app/"])
 def test_app_root_answers(client: FlaskClient, path: str) -> None:
     response = client.get(path)

@@ -14,6 +14,8 @@ import gzip
 import hashlib
 import json
 import mimetypes
+import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +73,32 @@ class Bundle:
         return f"{self.asset_base}/{name}"
 
 
+def shrink_js(source: bytes) -> bytes:
+    """Blanks the lines that are only comments (the JSDoc kept in the source for readers and
+    type checkers): about a third of the gzipped first load, and line numbers stay the same.
+    Anything unusual ships the file as it is: a multi-line template literal (a line with an
+    odd number of backticks), or code after a block comment's end on the same line."""
+    lines = source.decode("utf-8").split("\n")
+    if any(line.count("`") % 2 for line in lines):
+        return source
+    out = []
+    in_block = False
+    for line in lines:
+        stripped = line.strip()
+        opens = not in_block and stripped.startswith("/*")
+        if in_block or opens:
+            closes_at = stripped.find("*/", 2 if opens else 0)
+            if closes_at != -1 and closes_at != len(stripped) - 2:
+                return source
+            in_block = closes_at == -1
+            out.append("")
+        elif stripped.startswith("//"):
+            out.append("")
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out).encode("utf-8")
+
+
 def _asset(body: bytes, suffix: str) -> Asset:
     mimetype = _MIMETYPES.get(suffix) or mimetypes.guess_type("x" + suffix)[0] or "text/plain"
     packed = gzip.compress(body, compresslevel=9, mtime=0) if suffix in _COMPRESSIBLE else None
@@ -89,6 +117,29 @@ def shipped_files(root: Path) -> list[str]:
     return sorted(names)
 
 
+# `import x from './a.js'`, `import {a,<newline> b} from "../b.js"`, `export * from './c.js'`,
+# `import './d.js'`; not `import('./e.js')`, which loads on demand.
+_STATIC_IMPORT = re.compile(
+    r"""^\s*(?:import|export)\s+(?:[^;'"()]*?\sfrom\s*)?['"](\.{1,2}/[^'"]+)['"]""",
+    re.MULTILINE,
+)
+
+
+def static_module_graph(files: Mapping[str, bytes], entry: str) -> list[str]:
+    """The modules reachable from `entry` through static imports: entry first, then sorted."""
+    seen = {entry}
+    pending = [entry]
+    while pending:
+        current = pending.pop()
+        source = files.get(current, b"").decode("utf-8")
+        for target in _STATIC_IMPORT.findall(source):
+            name = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+            if name in files and name not in seen:
+                seen.add(name)
+                pending.append(name)
+    return [entry, *sorted(seen - {entry})]
+
+
 def build_bundle(root: Path = FRONTEND) -> Bundle:
     """Read, hash and compress the PWA once. The release hash covers every shipped byte,
     including the templates of the shell, worker and manifest."""
@@ -99,10 +150,13 @@ def build_bundle(root: Path = FRONTEND) -> Bundle:
         digest.update(name.encode() + b"\0" + hashlib.sha256(raw[name]).digest())
     release = digest.hexdigest()[:16]
     base = f"{PREFIX}/v/{release}"
-    modules = [name for name in names if name.endswith(".js")]
-    # One <link rel=modulepreload> per module: the browser fetches the whole module graph
-    # in parallel instead of discovering it import by import (round trips hurt on slow 4G).
-    preload = "\n".join(f'    <link rel="modulepreload" href="{base}/{name}">' for name in modules)
+    # One <link rel=modulepreload> per module main.js needs at start: the browser fetches the
+    # whole static module graph in parallel instead of discovering it import by import (round
+    # trips hurt on slow 4G). Screens loaded with import() stay out of the first load.
+    preload = "\n".join(
+        f'    <link rel="modulepreload" href="{base}/{name}">'
+        for name in static_module_graph(raw, "js/main.js")
+    )
     precache = [f"{PREFIX}/", f"{PREFIX}/manifest.webmanifest"] + [
         f"{base}/{name}" for name in names
     ]
@@ -115,7 +169,12 @@ def build_bundle(root: Path = FRONTEND) -> Bundle:
 
     return Bundle(
         release=release,
-        assets={name: _asset(raw[name], Path(name).suffix) for name in names},
+        assets={
+            name: _asset(
+                shrink_js(raw[name]) if name.endswith(".js") else raw[name], Path(name).suffix
+            )
+            for name in names
+        },
         shell=_asset(render("index.html", {"<!--__CHORUS_MODULEPRELOAD__-->": preload}), ".html"),
         worker=_asset(
             render(

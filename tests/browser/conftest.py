@@ -26,6 +26,7 @@ import datetime as dt
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,16 @@ def pwa_world(db_session: Session, live_server: LiveServer) -> PwaWorld:
         return issued.link
 
     return PwaWorld(study, adult, lea, sam, caregiver, invite)
+
+
+def eventually(check: Callable[[], bool], what: str, seconds: float = TIMEOUT_MS / 1000) -> None:
+    """Polls `check` (e.g. a database count) until it holds, for things the page does in the
+    background, such as the outbox sending."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
 
 
 def sign_in(page: Any, link: str) -> None:

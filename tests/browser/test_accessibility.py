@@ -56,7 +56,7 @@ def test_participant_screens(page: Any, pwa_world: PwaWorld) -> None:
     question(page, "How tired did you feel today?")
     assert page.evaluate("document.activeElement.id") == "question-heading"
     assert_accessible(page, "0-10 rating")
-    next_(page)
+    next_(page, moves=False)
     page.locator("#answer-error").wait_for()
     assert_accessible(page, "required error")
     choose(page, "5")
@@ -110,7 +110,7 @@ def test_caregiver_screens_and_other_question_types(page: Any, pwa_world: PwaWor
     question(page, "How many days of school or nursery did your child miss")
     assert_accessible(page, "integer with unit")
     page.get_by_role("textbox").fill("12")
-    next_(page)
+    next_(page, moves=False)
     page.locator("#answer-error").wait_for()
     assert page.get_by_role("textbox").get_attribute("aria-invalid") == "true"
     assert_accessible(page, "integer out of range")

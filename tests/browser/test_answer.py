@@ -13,6 +13,22 @@ from sqlalchemy.orm import Session
 from app.responses.models import Response
 from tests.browser.conftest import PwaWorld, sign_in
 
+DRAFTS = """async () => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('chorus');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const all = await new Promise((resolve, reject) => {
+    const request = db.transaction('drafts').objectStore('drafts').getAll();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  db.close();
+  return all.map((draft) => draft.answers);
+}"""
+DRAFT_HAS_HEAD = "'pain_where': ['head']"
+
 
 def open_questionnaire(page: Any, title: str) -> None:
     item = page.locator(".due-item", has_text=title)
@@ -31,8 +47,15 @@ def choose(page: Any, label: str) -> None:
     page.get_by_role("radio", name=label, exact=True).check()
 
 
-def next_(page: Any) -> None:
+def next_(page: Any, *, moves: bool = True) -> None:
+    """Presses Next; unless the answer is expected to be refused (`moves=False`), waits until
+    the next screen has replaced this one, so the following step cannot act on a stale one."""
+    current = page.locator("main h1").element_handle()
     page.get_by_role("button", name="Next").click()
+    if moves:
+        current.wait_for_element_state("hidden")
+    else:
+        page.locator("#answer-error").wait_for()
 
 
 def test_answer_with_skip_logic_review_and_send(
@@ -45,7 +68,7 @@ def test_answer_with_skip_logic_review_and_send(
     assert page.locator("progress").get_attribute("value") == "1"
     assert "Question 1 of" in page.locator(".progress p").inner_text()
     # Required: Next without an answer stays here and says why, to screen readers too.
-    next_(page)
+    next_(page, moves=False)
     assert page.locator("#answer-error").inner_text() == "Please answer this question to go on."
     expect(page.locator("#alert")).to_have_text("Please answer this question to go on.")
     question(page, "How tired did you feel today?")
@@ -117,6 +140,13 @@ def test_a_reload_resumes_at_the_same_question_with_answers_kept(
     next_(page)
     question(page, "Where was the pain? Choose all that apply.")
     page.get_by_role("checkbox", name="Head").check()
+    # The draft write is asynchronous; a tab closed within those milliseconds loses the tap.
+    for _ in range(100):
+        if DRAFT_HAS_HEAD in str(page.evaluate(DRAFTS)):
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError("the draft never recorded the tap")
 
     page.reload()
 
