@@ -269,8 +269,19 @@ def withdraw(
         target=f"participant:{participant.id}",
         reason=_check_optional("reason", reason, 500),
     )
-    session.flush()
+    _replan(session, participant, now)
     return participant
+
+
+def _replan(session: Session, participant: Participant, now: dt.datetime) -> None:
+    """Re-plan the participant's reminders at once after a change of who receives them, so a
+    withdrawn child's caregivers get no more reminders and a newly linked caregiver gets them
+    without waiting for the scheduler's next horizon run."""
+    # Imported here: the planner builds on this module (people, age bands, instruments).
+    from app.reminders import planner
+
+    session.flush()
+    planner.replan_person(session, participant=participant, now=now)
 
 
 # ── Caregivers ────────────────────────────────────────────────────────────────────────────
@@ -341,6 +352,7 @@ def link_caregiver(
         target=f"caregiver:{caregiver.id}",
         details={"participant_id": participant.id, "caregiver_role": caregiver_role},
     )
+    _replan(session, participant, utcnow())
     return link
 
 
@@ -370,7 +382,7 @@ def unlink_caregiver(
         reason=_check_optional("reason", reason, 500),
         details={"participant_id": participant.id},
     )
-    session.flush()
+    _replan(session, participant, utcnow())
 
 
 def active_links(session: Session, caregiver: Caregiver) -> list[CaregiverLink]:

@@ -419,12 +419,14 @@ def _plan_reminders(
         assert message.occurrence_id is not None and person_id is not None
         existing[(message.occurrence_id, kind, person_id)].append(message)
     inserts: list[dict[str, Any]] = []
+    served: set[tuple[int, str, int]] = set()
     for occurrence in occurrences:
         parsed = plan.parse(occurrence.schedule)
         if parsed is None:
             continue
         policy = parsed[1]
         for recipient in _recipients(occurrence, participant, links):
+            served.add((occurrence.id, *recipient.key))
             if only_recipient is not None and recipient.key != only_recipient:
                 continue
             rows = existing.get((occurrence.id, *recipient.key), [])
@@ -439,6 +441,23 @@ def _plan_reminders(
                 )
             else:
                 inserts.extend(_reconcile(plan, occurrence, recipient, chain, rows))
+    if not only_missing and only_recipient is None:
+        # A caregiver unlinked since planning no longer receives this child's reminders. The
+        # REPLANNED note lets a later re-link revive the rows.
+        gone = [
+            row.id
+            for key, rows in existing.items()
+            if key not in served
+            for row in rows
+            if row.state == OutboxState.PENDING
+        ]
+        if gone:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(gone), OutboxMessage.state == OutboxState.PENDING.value)
+                .values(state=OutboxState.CANCELLED.value, note=f"{REPLANNED}: no longer answers")
+                .execution_options(synchronize_session=False)
+            )
     _insert_ignoring_duplicates(session, OutboxMessage, inserts)
 
 

@@ -365,19 +365,52 @@ def test_replanning_leaves_sent_rows_alone_and_drops_reminders_whose_time_passed
     assert (follow_up.state, follow_up.note) == ("cancelled", "replanned")
 
 
-def test_a_newly_linked_caregiver_is_planned_by_replan_person(db_session):
+def test_linking_a_caregiver_plans_their_reminders_at_once(db_session):
     world = build_world(db_session)
     add(db_session, world, instrument="daily_symptom_diary", respondent="proxy")
     child = enrol(db_session, world, "A-1", enrolled=at("2027-03-01 08:00"), age_band="child")
     first_carer = caregiver_for(db_session, child)
-    now = at("2027-03-01 12:00")
-    plan_all(db_session, now)
+    plan_all(db_session, at("2027-03-01 12:00"))
+    # link_caregiver re-plans the child itself: no scheduler run is needed.
     second_carer = caregiver_for(db_session, child, zone="Europe/Paris")
-    planner.replan_person(db_session, participant=child, now=now)
-    db_session.commit()
     first = occurrences(db_session, child)[0]
     recipients = {r.caregiver_id for r in reminders_of(db_session, occurrence_id=first.id)}
     assert recipients == {first_carer.id, second_carer.id}
+    assert all(
+        r.state == "pending"
+        for r in reminders_of(db_session, occurrence_id=first.id)
+        if r.caregiver_id == second_carer.id
+    )
+
+
+def test_unlinking_a_caregiver_cancels_their_waiting_reminders_at_once(db_session):
+    world = build_world(db_session)
+    add(db_session, world, instrument="daily_symptom_diary", respondent="proxy")
+    child = enrol(db_session, world, "A-1", enrolled=at("2027-03-01 08:00"), age_band="child")
+    stays, leaves = caregiver_for(db_session, child), caregiver_for(db_session, child)
+    plan_all(db_session, at("2027-03-01 12:00"))
+    participants.unlink_caregiver(db_session, leaves, child, reason=None, actor="test")
+    db_session.commit()
+    states: dict[int | None, set[str]] = {}
+    for r in reminders_of(db_session):
+        states.setdefault(r.caregiver_id, set()).add(r.state)
+    assert states[stays.id] == {"pending"}
+    assert states[leaves.id] == {"cancelled"}
+    # Linked again: their reminders come back.
+    participants.link_caregiver(db_session, leaves, child, "parent", "test")
+    db_session.commit()
+    assert {r.state for r in reminders_of(db_session) if r.caregiver_id == leaves.id} == {"pending"}
+
+
+def test_withdrawing_cancels_waiting_reminders_at_once(db_session):
+    world = build_world(db_session)
+    add(db_session, world)
+    person = enrol(db_session, world, "A-1", enrolled=at("2027-03-01 08:00"))
+    plan_all(db_session, at("2027-03-01 12:00"))
+    assert {r.state for r in reminders_of(db_session)} == {"pending"}
+    participants.withdraw(db_session, person, reason=None, actor="test", now=at("2027-03-01 13:00"))
+    db_session.commit()
+    assert {r.state for r in reminders_of(db_session)} == {"cancelled"}
 
 
 # ── Retiring, withdrawing ─────────────────────────────────────────────────────────────────
