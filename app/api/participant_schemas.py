@@ -260,5 +260,10 @@ class RenderedInstrumentSchema(ma.Schema):
     estimated_minutes = ma.fields.Raw(dump_only=True, allow_none=True)
     copyright = ma.fields.String(dump_only=True, allow_none=True)
     pages = ma.fields.List(ma.fields.Dict(), dump_only=True)
+    scores = ma.fields.List(
+        ma.fields.Dict(),
+        dump_only=True,
+        metadata={"description": "How each score is computed, for the phone's own trend chart"},
+    )
     participant_id = ma.fields.Integer(dump_only=True)
     answered_by = ma.fields.String(dump_only=True)

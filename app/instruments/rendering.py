@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.instruments.canonical import content_hash
-from app.instruments.model import Instrument, Item, LocalizedText, Wording
+from app.instruments.model import Instrument, Item, LocalizedText, Score, Wording
 
 
 class RenderError(ValueError):
@@ -45,6 +45,7 @@ def _render_item(item: Item, language: str, respondent: str, default: str) -> di
                 "value": choice.value,
                 "label": _pick(choice.label, language, default),
                 "exclusive": choice.exclusive,
+                "score": choice.scoring_value,
             }
             for choice in item.choices
         ]
@@ -72,6 +73,24 @@ def _render_item(item: Item, language: str, respondent: str, default: str) -> di
             "message": _pick(item.constraint.message, language, default),
         }
     return rendered
+
+
+def _render_score(score: Score) -> dict[str, Any]:
+    """What the phone needs to compute a score as ``app.instruments.scoring`` does, for the
+    participant's own trend chart (the server cannot give scores back: they are sealed).
+    Bands are left out: they are clinical labels for the study team, not for the phone."""
+    return {
+        "id": score.id,
+        "label": score.label,
+        "method": score.method,
+        "items": list(score.items),
+        "reverse": list(score.reverse),
+        "weights": dict(score.weights),
+        "max_missing": score.max_missing,
+        "round_to": score.round_to,
+        "when": score.when.ast if score.when else None,
+        "lookup": [list(pair) for pair in score.lookup],
+    }
 
 
 def render_instrument(instrument: Instrument, language: str, respondent: str) -> dict[str, Any]:
@@ -107,4 +126,5 @@ def render_instrument(instrument: Instrument, language: str, respondent: str) ->
             }
             for page in instrument.pages
         ],
+        "scores": [_render_score(score) for score in instrument.scores],
     }

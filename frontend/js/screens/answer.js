@@ -366,6 +366,9 @@ export const answerScreen = {
         hard_to_understand: draft.hard.filter((id) => visibleIds.has(id)),
       };
       if (occurrenceId !== null) body.occurrence_id = occurrenceId;
+      // Scores for the participant's own trend chart (History): the server seals them. Loaded
+      // only now (out of the first load); if it cannot load, the answers go without them.
+      const scoring = await import('../scores.js').catch(() => null);
       await outbox.enqueue(
         {
           id: draft.id,
@@ -377,6 +380,7 @@ export const answerScreen = {
             title: dueItem?.title || instrument.title,
             occurrence_id: occurrenceId,
             numeric: numericSummary(instrument, answers),
+            ...(scoring ? scoring.scoreSummary(instrument, answers) : {}),
           },
         },
         key,

@@ -5,7 +5,6 @@
 
 import { register } from '../router.js';
 import { answerScreen } from './answer.js';
-import { placeholder } from './placeholder.js';
 import { todayScreen } from './today.js';
 import { joinScreen, welcomeScreen } from './welcome.js';
 
@@ -23,8 +22,22 @@ export function registerScreens() {
   register('/today', todayScreen);
   register('/answer/:participant/:key/:version', answerScreen);
   register('/answer/:participant/:key/:version/:occurrence', answerScreen);
-  // Placeholders until the History, News and Settings screens land (issue #5).
-  register('/history', placeholder('nav.history'));
-  register('/news', placeholder('nav.news'));
-  register('/settings', placeholder('nav.settings'));
+  // Loaded on first visit, so they add nothing to the first load of a questionnaire.
+  register('/history', lazy(() => import('./history.js')));
+  register('/news', lazy(() => import('./news.js')));
+  register('/settings', lazy(() => import('./settings.js')));
+}
+
+/**
+ * A screen whose module is fetched when it is first shown (from the worker's cache offline).
+ * @param {() => Promise<{screen: import('../router.js').Screen}>} load
+ * @returns {import('../router.js').Screen}
+ */
+function lazy(load) {
+  return {
+    async render(root, params) {
+      const { screen } = await load();
+      return screen.render(root, params);
+    },
+  };
 }
