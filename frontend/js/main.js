@@ -42,12 +42,15 @@ async function boot() {
   startChrome();
   i18n.onLanguageChange(() => router.render());
   const main = /** @type {HTMLElement} */ (document.getElementById('screen'));
-  await router.start(main, (path, screen) => {
-    if (!auth.signedIn() && !screen.public) return '/welcome';
-    if (auth.signedIn() && path === '/welcome') return '/today';
-    return null;
-  });
-  await outbox.startAutoFlush();
+  // Sending waiting answers does not wait for the first screen (nor the reverse).
+  await Promise.all([
+    router.start(main, (path, screen) => {
+      if (!auth.signedIn() && !screen.public) return '/welcome';
+      if (auth.signedIn() && path === '/welcome') return '/today';
+      return null;
+    }),
+    outbox.startAutoFlush(),
+  ]);
 }
 
 boot().catch((error) => {

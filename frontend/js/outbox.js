@@ -246,6 +246,22 @@ export async function retry(id) {
 }
 
 /**
+ * After signing in again: answers refused only because this phone was signed out (401) go
+ * back to waiting and are sent with the new credential.
+ * @returns {Promise<void>}
+ */
+export async function retrySignedOut() {
+  const refused = (await records()).filter((r) => r.state === 'failed' && r.error?.status === 401);
+  for (const record of refused) {
+    await db.put(STORES.outbox, record.id, { ...record, state: 'waiting', next_attempt_at: 0 });
+  }
+  if (refused.length) {
+    changed();
+    await flush({ force: true });
+  }
+}
+
+/**
  * The participant gives up on a record that cannot be sent (after being told why).
  * @param {string} id
  * @returns {Promise<void>}

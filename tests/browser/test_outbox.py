@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.participants import service as participants
+from app.participants.models import Device
 from app.responses.models import Response
-from tests.browser.conftest import PwaWorld, sign_in
+from tests.browser.conftest import PwaWorld, eventually, sign_in
 
 
 def call(page: Any, module: str, body: str, arg: Any = None) -> Any:
@@ -130,3 +132,32 @@ def test_refused_answers_stay_visible_and_are_not_retried(
     page.once("dialog", lambda dialog: dialog.accept())
     failed.get_by_role("button", name="Remove Invalid answers").click()
     expect(status).to_have_text("1 answer could not be sent")
+
+
+def test_answers_refused_because_signed_out_are_sent_after_signing_in_again(
+    page: Any, pwa_world: PwaWorld, db_session: Session
+) -> None:
+    sign_in(page, pwa_world.invite(pwa_world.adult))
+    device = db_session.scalars(
+        select(Device).where(Device.participant_id == pwa_world.adult.id)
+    ).one()
+    participants.revoke_device(db_session, device, actor="test", reason="lost phone")
+    db_session.commit()
+
+    first = "0b8f3c1e-6a51-4c1e-9a57-0d6d3f1b2a21"
+    result = call(
+        page,
+        "outbox.js",
+        ENQUEUE,
+        {"id": first, "body": diary_body(first, pwa_world.adult.id, 5), "title": "Diary"},
+    )
+    assert result == {"waiting": 0, "failed": 1}
+    assert db_session.scalar(select(func.count()).select_from(Response)) == 0
+
+    page.goto("about:blank")
+    sign_in(page, pwa_world.invite(pwa_world.adult))
+    eventually(
+        lambda: db_session.scalar(select(func.count()).select_from(Response)) == 1,
+        "the refused answer to be sent with the new credential",
+    )
+    expect(page.locator("#outbox-status")).to_be_hidden()

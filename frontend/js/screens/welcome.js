@@ -8,6 +8,7 @@ import { loadMe } from '../data.js';
 import * as db from '../db.js';
 import * as i18n from '../i18n.js';
 import { t } from '../i18n.js';
+import * as outbox from '../outbox.js';
 import { navigate } from '../router.js';
 import { announce, h } from '../ui.js';
 
@@ -41,6 +42,7 @@ function refusal(error, how) {
 
 /** After a successful redeem: remember the study's language for this person, go to Today. */
 async function afterSignIn() {
+  outbox.retrySignedOut().catch(() => undefined);
   try {
     const me = await loadMe();
     await db.put(STORES.kv, 'holder_language', me.language);

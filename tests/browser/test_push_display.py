@@ -1,0 +1,67 @@
+"""The service worker shows the server's push notice (title, body, link) and its tag makes a
+re-sent notice replace the first instead of piling up. Delivered through the DevTools protocol
+(ServiceWorker.deliverPushMessage), as a push service would."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.browser.conftest import PwaWorld, eventually, sign_in
+
+NOTIFICATIONS = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration('/app/');
+  return (await registration.getNotifications()).map((n) => ({
+    title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url,
+  }));
+}"""
+
+
+def test_push_notice_is_shown_and_replaced_by_tag(
+    context: Any, page: Any, pwa_world: PwaWorld, live_server: Any
+) -> None:
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    sign_in(page, pwa_world.invite(pwa_world.adult))
+    page.locator("html[data-offline-ready='true']").wait_for(state="attached")
+    cdp = context.new_cdp_session(page)
+    registration_ids: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registration_ids.extend(r["registrationId"] for r in event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    for _ in range(100):  # events arrive while Playwright waits, not while Python sleeps
+        if registration_ids:
+            break
+        page.wait_for_timeout(50)
+    assert registration_ids, "no service worker registration reported"
+
+    def push(payload: dict[str, str]) -> None:
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": live_server.url,
+                "registrationId": registration_ids[0],
+                "data": json.dumps(payload),
+            },
+        )
+
+    notice = {"v": "1", "kind": "reminder", "lang": "en", "tag": "occurrence-7"}
+    push({**notice, "title": "Chorus", "body": "Your diary is ready.", "url": "/app/#/today"})
+    eventually(lambda: len(page.evaluate(NOTIFICATIONS)) == 1, "the first notice")
+    push(
+        {
+            **notice,
+            "title": "Chorus",
+            "body": "A reminder: your diary.",
+            "url": "https://evil.example/",
+        }
+    )
+    eventually(
+        lambda: [n["body"] for n in page.evaluate(NOTIFICATIONS)] == ["A reminder: your diary."],
+        "the second notice to replace the first",
+    )
+    [shown] = page.evaluate(NOTIFICATIONS)
+    assert shown["tag"] == "occurrence-7"
+    # A link outside the app is never opened from a notice.
+    assert shown["url"] == f"{live_server.url}/app/"
