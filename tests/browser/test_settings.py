@@ -410,3 +410,51 @@ def test_settings_screen_is_accessible(page: Any, pwa_world: PwaWorld) -> None:
     assert_accessible(page, "settings with windows")
     page.get_by_role("navigation").get_by_role("link", name="Today").click()
     wait_for_today(page)
+
+
+def test_error_paths_from_marshmallow_and_services_read_the_same(
+    page: Any, live_server: Any
+) -> None:
+    page.goto("/app/")
+    page.get_by_role("heading", level=1).wait_for()
+    flat = call(
+        page,
+        "screens/settings.js",
+        "return [m.flattenErrors(arg[0]), m.flattenErrors(arg[1])];",
+        [
+            {"json": {"quiet_hours": {"0": {"start": ["Not a valid string."]}}}},
+            {"windows.mon[1].end": ["Use a 24-hour time", "HH:MM."], "time_zone": ["Unknown."]},
+        ],
+    )
+    assert flat == [
+        [["quiet_hours[0].start", "Not a valid string."]],
+        [["windows.mon[1].end", "Use a 24-hour time HH:MM."], ["time_zone", "Unknown."]],
+    ]
+
+
+def test_settings_history_and_news_reflow_at_320_px_with_200_percent_text(
+    browser: Any, live_server: LiveServer, pwa_world: PwaWorld
+) -> None:
+    """WCAG 1.4.4 and 1.4.10: no sideways scrolling on a narrow phone with large text."""
+    # bypass_csp: only so the test can inject the larger-text style; the app runs as usual.
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 320, "height": 640}, bypass_csp=True
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        sign_in(page, pwa_world.invite(pwa_world.adult))
+        page.add_style_tag(content="html { font-size: 200% !important; }")
+        overflow = (
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        open_settings(page)
+        page.get_by_role("radio", name="Only at the times I choose").check()
+        page.get_by_role("button", name="Sign out this phone").click()
+        assert page.evaluate(overflow) <= 0, "Settings"
+        for name in ("History", "News"):
+            page.get_by_role("navigation").get_by_role("link", name=name).click()
+            page.get_by_role("heading", level=1, name=name).wait_for()
+            assert page.evaluate(overflow) <= 0, name
+    finally:
+        context.close()
