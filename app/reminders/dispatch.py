@@ -568,20 +568,20 @@ def record(
     result: Result,
     now: dt.datetime,
     config: DeliveryConfig,
+    *,
+    touch: bool = True,
 ) -> str:
     """Store what happened to ``row`` (the caller commits). Returns the outcome name. Reads
-    nothing from ``row`` itself (after a commit that would cost a query per message)."""
+    nothing from ``row`` itself (after a commit that would cost a query per message).
+    ``touch=False``: the caller stamps ``last_success_at`` of ``result.delivered`` itself
+    (:func:`touch_subscriptions`, once for many messages)."""
     if result.gone:
         session.execute(delete(PushSubscription).where(PushSubscription.id.in_(result.gone)))
         log.info(
             "outbox %s: removed %d gone push subscription(s)", plan.outbox_id, len(result.gone)
         )
-    if result.delivered:
-        session.execute(
-            update(PushSubscription)
-            .where(PushSubscription.id.in_(result.delivered))
-            .values(last_success_at=now)
-        )
+    if touch:
+        touch_subscriptions(session, result.delivered, now)
     if result.skipped:
         outbox.release(session, row)
         return "released"
@@ -598,6 +598,16 @@ def record(
         return "failed" if attempts >= config.max_attempts else "retry"
     outbox.mark_failed(session, row, result.error or "not delivered", now)
     return "failed"
+
+
+def touch_subscriptions(session: Session, ids: list[int], now: dt.datetime) -> None:
+    """Remember when each of these subscriptions last took a message."""
+    if ids:
+        session.execute(
+            update(PushSubscription)
+            .where(PushSubscription.id.in_(sorted(set(ids))))
+            .values(last_success_at=now)
+        )
 
 
 def dispatch_one(
@@ -718,10 +728,15 @@ class Dispatcher:
         waiting = set(pending)
         while waiting:
             done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            now = self.clock()
+            delivered: list[int] = []
             for future in done:
                 row, plan = pending[future]
-                outcome = record(session, row, plan, future.result(), self.clock(), self.config)
+                result = future.result()
+                outcome = record(session, row, plan, result, now, self.config, touch=False)
+                delivered += result.delivered
                 outcomes[outcome] += 1
                 log.debug("outbox %s: %s", plan.outbox_id, outcome)
+            touch_subscriptions(session, delivered, now)
             session.commit()
         return outcomes
