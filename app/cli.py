@@ -6,7 +6,6 @@ Commands run inside an app context and use the same services as the web API.
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 import click
 from flask import Flask
@@ -17,6 +16,7 @@ from sqlalchemy import inspect
 from app import create_app
 from app.accounts import service as accounts
 from app.audit import service as audit
+from app.cli_helpers import fail as _fail
 from app.errors import ChorusError
 from app.extensions import db
 from app.studies import service as studies
@@ -57,14 +57,6 @@ def register_commands(app: Flask) -> None:
         scheduler_command,
     ):
         app.cli.add_command(command)
-
-
-def _fail(error: ChorusError) -> NoReturn:
-    click.echo(f"error: {error.message}", err=True)
-    for field, messages in error.errors.items():
-        for message in messages:
-            click.echo(f"  {field}: {message}", err=True)
-    sys.exit(1)
 
 
 def database_is_empty() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -36,6 +37,22 @@ class ChorusApi(Api):  # type: ignore[misc]
         from app.http_errors import handle_http_exception
 
         return handle_http_exception(error)
+
+
+def documented_errors(blp: Any, *common: tuple[int, str]) -> Callable[..., Callable[[Any], Any]]:
+    """A decorator factory documenting the error responses every endpoint of ``blp`` can give
+    (``common``) plus an endpoint's own: ``_document = documented_errors(blp, (401, "…"))``,
+    then ``@_document((409, "…"))`` on a view."""
+
+    def document(*extra: tuple[int, str]) -> Callable[[Any], Any]:
+        def decorate(view: Any) -> Any:
+            for status, description in [*common, *extra]:
+                view = blp.alt_response(status, description=description)(view)
+            return view
+
+        return decorate
+
+    return document
 
 
 def register_blueprints(api: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any, cast
 from flask import Response
 from flask_smorest import Blueprint
 
+from app.api import documented_errors
 from app.api.settings_schemas import (
     HistoryPageSchema,
     HistoryQuerySchema,
@@ -49,13 +50,7 @@ csrf.exempt(blp)
 _NOT_SIGNED_IN = (401, "No device token, or the device was revoked")
 
 
-def _document(*extra: tuple[int, str]) -> Any:
-    def decorate(view: Any) -> Any:
-        for status, description in [_NOT_SIGNED_IN, *extra]:
-            view = blp.alt_response(status, description=description)(view)
-        return view
-
-    return decorate
+_document = documented_errors(blp, _NOT_SIGNED_IN)
 
 
 def _holder(device: Device) -> Participant | Caregiver:

@@ -15,6 +15,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.access import Permission
+from app.api import documented_errors
 from app.api.settings_schemas import NewsCreateSchema, NewsPostSchema
 from app.auth import current_staff, staff_required
 from app.extensions import db
@@ -36,13 +37,7 @@ _ERRORS = [
 ]
 
 
-def _document(*extra: tuple[int, str]) -> Callable[[Any], Any]:
-    def decorate(view: Any) -> Any:
-        for status, description in [*_ERRORS, *extra]:
-            view = blp.alt_response(status, description=description)(view)
-        return view
-
-    return decorate
+_document = documented_errors(blp, *_ERRORS)
 
 
 @blp.route("/")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from app import access
 from app.access import ALL_SITES, Permission
 from app.accounts.models import StaffUser
+from app.api import documented_errors
 from app.api.participant_schemas import (
     CaregiverCreateSchema,
     CaregiverLinkCreateSchema,
@@ -102,15 +103,7 @@ _ERRORS_FOR_ONE = [
 ]
 
 
-def _document(*extra: tuple[int, str]) -> Callable[[Any], Any]:
-    """The error responses every participant endpoint can give, plus its own."""
-
-    def decorate(view: Any) -> Any:
-        for status, description in [*_ERRORS_FOR_ONE, *extra]:
-            view = blp.alt_response(status, description=description)(view)
-        return view
-
-    return decorate
+_document = documented_errors(blp, *_ERRORS_FOR_ONE)
 
 
 @blp.route("/")

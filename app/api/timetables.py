@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app import access
 from app.access import Permission
 from app.accounts.models import StaffUser
+from app.api import documented_errors
 from app.api.settings_schemas import (
     PauseCreateSchema,
     StaffTimetablePauseSchema,
@@ -77,13 +78,7 @@ _ERRORS = [
 ]
 
 
-def _document(*extra: tuple[int, str]) -> Callable[[Any], Any]:
-    def decorate(view: Any) -> Any:
-        for status, description in [*_ERRORS, *extra]:
-            view = blp.alt_response(status, description=description)(view)
-        return view
-
-    return decorate
+_document = documented_errors(blp, *_ERRORS)
 
 
 class _TimetableView(MethodView):

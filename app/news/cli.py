@@ -7,7 +7,6 @@ permissions apply and the audit log names them).
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 import click
 from flask.cli import with_appcontext
@@ -15,26 +14,12 @@ from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import StaffUser
+from app.cli_helpers import fail as _fail
+from app.cli_helpers import study_by_slug as _study
 from app.errors import ChorusError
 from app.extensions import db
 from app.news import service as news
-from app.studies.models import Site, Study
-
-
-def _fail(error: ChorusError) -> NoReturn:
-    db.session.rollback()
-    click.echo(f"error: {error.message}", err=True)
-    for field, messages in error.errors.items():
-        for message in messages:
-            click.echo(f"  {field}: {message}", err=True)
-    sys.exit(1)
-
-
-def _study(slug: str) -> Study:
-    study = db.session.scalar(select(Study).where(Study.slug == slug))
-    if study is None:
-        raise click.UsageError(f"No study with slug {slug!r}.")
-    return study
+from app.studies.models import Site
 
 
 def _staff(email: str) -> StaffUser:

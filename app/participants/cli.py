@@ -7,43 +7,27 @@ once and never stored in clear.
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from typing import NoReturn
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from app.cli_helpers import fail as _fail
+from app.cli_helpers import study_by_slug as _study
 from app.config import Settings
 from app.errors import ChorusError
 from app.extensions import db
 from app.participants import service as participants
 from app.participants.models import AgeBand, Caregiver, Device, Participant
-from app.studies.models import Site, Study
+from app.studies.models import Site
 
 ACTOR = "cli"
-
-
-def _fail(error: ChorusError) -> NoReturn:
-    db.session.rollback()
-    click.echo(f"error: {error.message}", err=True)
-    for field, messages in error.errors.items():
-        for message in messages:
-            click.echo(f"  {field}: {message}", err=True)
-    sys.exit(1)
 
 
 def _settings() -> Settings:
     settings: Settings = current_app.extensions["chorus_settings"]
     return settings
-
-
-def _study(slug: str) -> Study:
-    study = db.session.scalar(select(Study).where(Study.slug == slug))
-    if study is None:
-        raise click.UsageError(f"No study with slug {slug!r}.")
-    return study
 
 
 def _participant(slug: str, code: str) -> Participant:

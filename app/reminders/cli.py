@@ -7,39 +7,21 @@ The same services as the staff API; the actor is "cli". Every command ends its t
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from app.cli_helpers import fail as _fail
+from app.cli_helpers import study_by_slug as _study
 from app.db import utcnow
 from app.errors import ChorusError
 from app.extensions import db
 from app.reminders import planner
 from app.reminders import schedules as service
-from app.studies.models import Study
 
 ACTOR = "cli"
-
-
-def _fail(error: ChorusError) -> NoReturn:
-    db.session.rollback()
-    click.echo(f"error: {error.message}", err=True)
-    for field, messages in error.errors.items():
-        for message in messages:
-            click.echo(f"  {field}: {message}", err=True)
-    sys.exit(1)
-
-
-def _study(slug: str) -> Study:
-    study = db.session.scalar(select(Study).where(Study.slug == slug))
-    if study is None:
-        db.session.rollback()
-        raise click.UsageError(f"No study with slug {slug!r}.")
-    return study
 
 
 def _spec(value: str) -> Any:

@@ -9,23 +9,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.accounts.models import StaffUser
+from app.cli_helpers import fail as _fail
 from app.errors import ChorusError
 from app.extensions import db
 from app.responses import keys
 from app.responses import service as responses
-
-
-def _fail(error: ChorusError) -> NoReturn:
-    from app.cli import _fail as report
-
-    report(error)
 
 
 def _staff(email: str) -> StaffUser:
