@@ -69,3 +69,45 @@ def export_instrument(reference: str, target: str, out: Path) -> None:
         f"exported {instrument.id} {instrument.version} as FHIR R4 Questionnaire "
         f"{questionnaire['id']} to {out}"
     )
+
+
+@click.command("import")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--from", "source_format", type=click.Choice(["xlsform", "fhir"]), required=True, help="Format."
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The instrument file to write, e.g. instruments/my_form.yaml (its name is the id).",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+def import_instrument(source: Path, source_format: str, out: Path, force: bool) -> None:
+    """Import an XLSForm or FHIR R4 Questionnaire as a draft instrument, with a report."""
+    from app.interop import import_instrument as run_import
+    from app.interop.document import INSTRUMENT_ID
+    from app.interop.report import InteropError
+
+    if out.suffix not in (".yaml", ".yml"):
+        raise click.BadParameter("the instrument file must end in .yaml", param_hint="--out")
+    if not INSTRUMENT_ID.fullmatch(out.stem):
+        raise click.BadParameter(
+            f"{out.name!r}: the file name is the instrument id: lower case letters, digits and _, "
+            "starting with a letter (e.g. my_form.yaml)",
+            param_hint="--out",
+        )
+    if out.exists() and not force:
+        raise click.ClickException(f"{out} exists; choose another --out or add --force")
+    try:
+        yaml_text, report = run_import(source, source_format, instrument_id=out.stem)
+    except InteropError as error:
+        raise click.ClickException(str(error)) from error
+    write_atomically(out, yaml_text)
+    for line in report.lines():
+        click.echo(line)
+    counts = ", ".join(
+        f"{len(report.of_kind(kind))} {kind}" for kind in ("dropped", "changed", "filled", "note")
+    )
+    click.echo(f"imported {source.name} ({report.found_version}) to {out}: report {counts}")

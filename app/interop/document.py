@@ -19,6 +19,7 @@ from app.interop.report import ImportReport, InteropError
 
 _NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9_]+")
 LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
+INSTRUMENT_ID: Final = re.compile(r"[a-z][a-z0-9_]*")
 # XLSForm columns often name a language in English instead of giving its code.
 LANGUAGE_NAMES: Final = {
     "english": "en",
