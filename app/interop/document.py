@@ -7,6 +7,7 @@ import returns always passes ``chorus instruments check``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -107,7 +108,11 @@ def language_code(raw: str) -> str | None:
 
 
 class _Dumper(yaml.SafeDumper):
-    """Quotes a version like ``1.0.0`` as the file format asks, and keeps long text unwrapped."""
+    """Quotes a version like ``1.0.0`` as the file format asks; never writes YAML anchors (an
+    author reading ``*id001`` would not know what it means)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -132,8 +137,38 @@ def to_yaml(document: Mapping[str, Any], header: str) -> str:
     return comment + body
 
 
+def share_choice_lists(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Name every choice list that two or more items repeat word for word as a choice set, so
+    an author edits it once. The loaded instrument (and its content hash) is the same."""
+    items = [item for page in document.get("pages") or [] for item in page.get("items") or []]
+    users: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if isinstance(item.get("choices"), list):
+            key = json.dumps(item["choices"], sort_keys=True, ensure_ascii=False)
+            users.setdefault(key, []).append(item)
+    shared = {key: group for key, group in users.items() if len(group) > 1}
+    if not shared:
+        return dict(document)
+    taken = {item.get("id") for item in items}
+    choice_sets: dict[str, Any] = {}
+    for group in shared.values():
+        name = f"{group[0]['id']}_choices"
+        while name in taken or name in choice_sets:
+            name += "_"
+        choice_sets[name] = group[0]["choices"]
+        for item in group:
+            item["choices"] = name
+    result: dict[str, Any] = {}
+    for key, value in document.items():
+        if key == "pages":
+            result["choice_sets"] = choice_sets
+        result[key] = value
+    return result
+
+
 def finish(document: Mapping[str, Any], report: ImportReport, header: str) -> str:
     """The YAML text, proven to load; an import that would not load is a bug, said plainly."""
+    document = share_choice_lists(document)
     text = to_yaml(document, header)
     instrument, problems = parse_instrument(text, f"{document.get('id')}.yaml")
     untranslated = [p for p in problems if not p.is_error]

@@ -193,6 +193,7 @@ class _Importer:
         self.scores: list[dict[str, Any]] = []
         self.calculated: list[tuple[dict[str, Any], str]] = []  # (FHIR item, our score id)
         self.variables: dict[str, Node | None] = {}
+        self.used_variables: set[str] = set()
         self.contained = {
             entry.get("id"): entry
             for entry in resource.get("contained") or []
@@ -251,6 +252,11 @@ class _Importer:
             self.resolve_skip_logic(pending)
         for item, score_id in self.calculated:
             self.calculated_score(item, score_id)
+        for name in self.variables:
+            if name not in self.used_variables:
+                self.report.add(
+                    None, f"variable %{name}", "not used by anything Chorus imported", "note"
+                )
         self.report_unread_keys(resource, _QUESTIONNAIRE_KEYS, None)
         for entry in resource.get("extension") or []:
             url = entry.get("url") if isinstance(entry, dict) else None
@@ -472,6 +478,10 @@ class _Importer:
         if group.get("repeats"):
             self.report.add(
                 link_id, "repeats", "repeating group asked once (Chorus has no repeats)", "changed"
+            )
+        if group.get("required") is True:
+            self.report.add(
+                link_id, "required", "a required group: its questions keep their own setting"
             )
         self.pending.append(_Pending(page, link_id, [group]))
         page["items"] = []
@@ -1200,7 +1210,10 @@ class _Importer:
             raise Untranslatable(f"FHIRPath {text!r} not read ({error})") from error
         for variable in v.extensions_named(element, v.VARIABLE):
             self.add_variable(variable, str(element.get("linkId")))
-        return _Translator(self, earlier).condition(tree)
+        try:
+            return _Translator(self, earlier).condition(tree)
+        except RecursionError as error:
+            raise Untranslatable("the expression nests too deeply") from error
 
     def calculated_score(self, entry: Mapping[str, Any], score_id: str) -> None:
         link_id = str(entry.get("linkId"))
@@ -1213,6 +1226,11 @@ class _Importer:
                 raise Untranslatable("no FHIRPath expression")
             tree = parse_fhirpath(text)
             score = _Translator(self, set(self.item_order)).score(tree)
+        except RecursionError:
+            self.report.add(
+                link_id, "calculatedExpression", "the expression nests too deeply; left out"
+            )
+            return
         except (Untranslatable, FhirPathError) as problem:
             self.report.add(
                 link_id,
@@ -1266,21 +1284,23 @@ def _our_literal(value: object) -> str:
 class _Translator:
     """FHIRPath trees → our expression text (conditions) or a score (sums of answer scores)."""
 
-    MAX_DEPTH = 20
+    MAX_EXPANSIONS = 200
 
     def __init__(self, importer: _Importer, earlier: set[str]) -> None:
         self.importer = importer
         self.earlier = earlier
-        self.depth = 0
+        self.expansions = 0
 
     # ---- answers ------------------------------------------------------------------------
 
     def expand(self, node: Node) -> Node:
-        """Replace a %variable by its definition."""
+        """Replace a %variable by its definition (bounded: variables may refer to each other
+        in a loop in a hostile or broken file)."""
         while node[0] == "var" and node[1] in self.importer.variables:
-            self.depth += 1
-            if self.depth > self.MAX_DEPTH:
-                raise Untranslatable("variables refer to each other too deeply")
+            self.expansions += 1
+            if self.expansions > self.MAX_EXPANSIONS:
+                raise Untranslatable("variables refer to each other in a loop")
+            self.importer.used_variables.add(node[1])
             definition = self.importer.variables[node[1]]
             if definition is None:
                 raise Untranslatable(f"variable %{node[1]} could not be read")

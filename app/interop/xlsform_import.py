@@ -386,7 +386,11 @@ class _Importer:
             self.report.add(
                 name, f"{key} '{value}'", "display option not supported; ignored", "note"
             )
-        parameters = node.get("parameters") or {}
+        parameters = {
+            key: value
+            for key, value in (node.get("parameters") or {}).items()
+            if not (node.get("type") == "range" and key in ("start", "end", "step"))
+        }
         if parameters:
             shown = ", ".join(f"{k}={v}" for k, v in parameters.items())
             self.report.add(name, "parameters", f"{shown} not supported; ignored")
@@ -431,6 +435,8 @@ class _Importer:
             self.report.add(
                 name, "required", f"{bind.get('required')!r} is not yes/no; not required", "changed"
             )
+        if kind == "range":
+            self.range_bounds(node, name, item)
         if our_type in ("single_choice", "multiple_choice"):
             choices = self.choices(node, name, info)
             if len(choices) < 2:
@@ -449,6 +455,24 @@ class _Importer:
         self.items[name] = info
         self.order.append(item_id)
         return item
+
+    def range_bounds(self, node: Mapping[str, Any], name: str, item: dict[str, Any]) -> None:
+        """A range's start and end become the whole number's min and max (pyxform's defaults
+        are 1 to 10); a step other than 1 is reported."""
+        parameters = node.get("parameters") or {}
+        bounds = {"min": parameters.get("start", 1), "max": parameters.get("end", 10)}
+        for key, raw in bounds.items():
+            try:
+                number = float(raw)
+            except (TypeError, ValueError):
+                continue
+            if number.is_integer():
+                item[key] = int(number)
+        if "min" in item and "max" in item and item["max"] < item["min"]:
+            item["min"], item["max"] = item["max"], item["min"]
+        step = parameters.get("step", 1)
+        if str(step) not in ("1", "1.0"):
+            self.report.add(name, "range step", f"step {step} not kept; any whole number between")
 
     def our_type(self, node: Mapping[str, Any], kind: str, name: str) -> str | None:
         if kind in _SIMPLE_TYPES:
@@ -470,7 +494,7 @@ class _Importer:
             return "short_text"
         if kind == "range":
             self.report.add(
-                name, "type 'range'", "asked as a whole number (no end labels)", "changed"
+                name, "type 'range'", "asked as a whole number between start and end", "changed"
             )
             return "integer"
         self.report.add(name, f"type '{kind}'", "Chorus has no such question type; left out")

@@ -228,6 +228,19 @@ def test_logic_on_a_later_question_is_reported_not_kept() -> None:
     assert "not an earlier question" in reported(report, "first", "relevant")
 
 
+def test_range_becomes_a_bounded_whole_number() -> None:
+    survey = [
+        ["type", "name", "label", "parameters"],
+        ["range", "effort", "How much effort?", "start=0 end=5 step=1"],
+        ["range", "halves", "Halves?", "start=0 end=2 step=0.5"],
+    ]
+    workbook = build_workbook(survey, [["list_name", "name", "label"]], [])
+    instrument, report = imported(workbook, "range.xlsx")
+    effort = item(instrument, "effort")
+    assert (effort.type, effort.minimum, effort.maximum) == ("integer", 0, 5)
+    assert "step 0.5 not kept" in reported(report, "halves", "range step")
+
+
 def zip_without_workbook() -> bytes:
     stream = io.BytesIO()
     with zipfile.ZipFile(stream, "w") as archive:
