@@ -24,7 +24,7 @@ from app.instruments.model import SCALE_DEFAULTS
 from app.interop import fhir_vocabulary as v
 from app.interop.document import NameBook, finish, instrument_id_from, language_code
 from app.interop.fhirpath import FhirPathError, Node, parse_fhirpath
-from app.interop.report import ImportReport, InteropError
+from app.interop.report import ImportReport, InteropError, quoted
 
 # Keys of a Questionnaire.item the importer reads (anything else is reported).
 _ITEM_KEYS: Final = {
@@ -1046,7 +1046,7 @@ class _Importer:
             self.report.add(
                 link_id,
                 "targetConstraint",
-                f"FHIRPath rule {text!r} ({human!r}) not translated; add a constraint by hand",
+                f"FHIRPath rule {quoted(text)} ({quoted(human)}) not translated; add a constraint by hand",
             )
 
     # -- skip logic ----------------------------------------------------------------------
@@ -1207,7 +1207,7 @@ class _Importer:
         try:
             tree = parse_fhirpath(text)
         except FhirPathError as error:
-            raise Untranslatable(f"FHIRPath {text!r} not read ({error})") from error
+            raise Untranslatable(f"FHIRPath {quoted(text)} not read ({error})") from error
         for variable in v.extensions_named(element, v.VARIABLE):
             self.add_variable(variable, str(element.get("linkId")))
         try:
@@ -1235,7 +1235,7 @@ class _Importer:
             self.report.add(
                 link_id,
                 "calculatedExpression",
-                f"{text!r} is not a sum or mean of answers ({problem}); the calculated item is "
+                f"{quoted(text)} is not a sum or mean of answers ({problem}); the calculated item is "
                 "left out",
             )
             return

@@ -266,4 +266,7 @@ def parse_fhirpath(text: str) -> Node:
     """The tree of a FHIRPath expression in the subset above; :class:`FhirPathError` if not."""
     if len(text) > 4000:
         raise FhirPathError("expression longer than 4000 characters")
-    return _FhirPathParser(text).parse()
+    try:
+        return _FhirPathParser(text).parse()
+    except RecursionError as error:  # hostile nesting must not crash an upload
+        raise FhirPathError("expression nested too deeply") from error

@@ -60,3 +60,11 @@ class InteropError(ValueError):
     """The file cannot be imported at all (not JSON, not a workbook, another FHIR version ...).
 
     The message says what was found and what was expected; nothing is written."""
+
+
+def quoted(text: object, limit: int = 120) -> str:
+    """``text`` in quotes for a report line, cut to ``limit`` characters with an ellipsis."""
+    shown = str(text)
+    if len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return repr(shown)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from app.interop.document import NameBook, finish, instrument_id_from, language_code
-from app.interop.report import ImportReport, InteropError
+from app.interop.report import ImportReport, InteropError, quoted
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 _SEMANTIC_VERSION = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
@@ -398,7 +398,7 @@ class _Importer:
             self.report.add(
                 name,
                 "choice_filter",
-                f"filter {node['choice_filter']!r} dropped: every choice of the list is offered",
+                f"filter {quoted(node['choice_filter'])} dropped: every choice of the list is offered",
             )
         bind = node.get("bind") or {}
         for key, value in bind.items():
@@ -406,7 +406,7 @@ class _Importer:
                 continue
             if key == "readonly" and node.get("type") == "calculate":
                 continue
-            self.report.add(name, f"bind {key}", f"{value!r} not supported; ignored")
+            self.report.add(name, f"bind {key}", f"{quoted(value)} not supported; ignored")
 
     # -- items ---------------------------------------------------------------------------
 
@@ -548,7 +548,7 @@ class _Importer:
                 self.report.add(
                     owner,
                     "relevant",
-                    f"{xpath!r} not translated ({problem}); shown without this condition",
+                    f"{quoted(xpath)} not translated ({problem}); shown without this condition",
                 )
         if parts:
             pending.target["show_when"] = (
@@ -592,7 +592,9 @@ class _Importer:
         try:
             condition = _XPath(xpath, self, earlier, info.id).translate()
         except Untranslatable as problem:
-            self.report.add(name, "constraint", f"{xpath!r} not translated ({problem}); not kept")
+            self.report.add(
+                name, "constraint", f"{quoted(xpath)} not translated ({problem}); not kept"
+            )
             return
         if not text:
             text = {self.default: "Please check this answer."}
@@ -609,7 +611,7 @@ class _Importer:
             self.report.add(
                 name,
                 "calculate",
-                f"{xpath!r} is not a sum or mean of answers ({problem}); left out",
+                f"{quoted(xpath)} is not a sum or mean of answers ({problem}); left out",
             )
             return None
         score_id = self.names.name(name)
@@ -675,7 +677,10 @@ class _XPath:
         return self.tokens[self.index - 1]
 
     def parse(self) -> tuple[Any, ...]:
-        tree = self.binary(0)
+        try:
+            tree = self.binary(0)
+        except RecursionError as error:  # hostile nesting must not crash an upload
+            raise Untranslatable("nested too deeply") from error
         if self.peek()[0] != "end":
             raise Untranslatable(f"unexpected {self.peek()[1]!r}")
         return tree
@@ -733,7 +738,11 @@ class _XPath:
         raise Untranslatable(f"unexpected {value or 'end'!r}")
 
     def translate(self) -> str:
-        return self.render(self.parse())
+        tree = self.parse()
+        try:
+            return self.render(tree)
+        except RecursionError as error:
+            raise Untranslatable("nested too deeply") from error
 
     def info(self, node: tuple[Any, ...]) -> _ItemInfo:
         if node[0] == "self":

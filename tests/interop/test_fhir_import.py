@@ -335,3 +335,30 @@ def _samples(found: Any) -> list[Any]:
     if found.type == "yes_no":
         return [None, True, False]
     return [None, 0, 1, 5, 10]
+
+
+def test_hostile_nesting_is_reported_not_a_crash() -> None:
+    deep = "not(" * 600 + "true" + ")" * 600
+    resource = {
+        "resourceType": "Questionnaire",
+        "item": [
+            {"linkId": "a", "type": "boolean", "text": "A"},
+            {
+                "linkId": "b",
+                "type": "string",
+                "text": "B",
+                "extension": [
+                    {
+                        "url": v.ENABLE_WHEN_EXPRESSION,
+                        "valueExpression": {"language": "text/fhirpath", "expression": deep},
+                    }
+                ],
+            },
+        ],
+    }
+    yaml_text, report = import_instrument(
+        json.dumps(resource).encode(), "fhir", source_name="d.json"
+    )
+    action = reported(report, "b", "enableWhen")
+    assert "nested too deeply" in action and "…" in action and len(action) < 300
+    assert "show_when" not in yaml_text

@@ -274,3 +274,16 @@ def test_bad_files_get_a_clear_error(data: bytes, message: str) -> None:
         import_instrument(data, "xlsform", source_name="bad.xlsx")
     assert str(refused.value).startswith("bad.xlsx: ")
     assert message in str(refused.value)
+
+
+def test_hostile_nesting_is_reported_not_a_crash() -> None:
+    survey = [
+        ["type", "name", "label", "relevant"],
+        ["integer", "a", "A"],
+        ["integer", "b", "B", "(" * 900 + "${a} > 1" + ")" * 900],
+    ]
+    instrument, report = imported(
+        build_workbook(survey, [["list_name", "name", "label"]], []), "d.xlsx"
+    )
+    assert item(instrument, "b").show_when is None
+    assert "nested too deeply" in reported(report, "b", "relevant")
