@@ -36,6 +36,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
+    from app.cli_interop import export_instrument, import_instrument
     from app.news.cli import news_group
     from app.participants.cli import participants_group
     from app.reminders.cli import schedules_group
@@ -57,6 +58,8 @@ def register_commands(app: Flask) -> None:
         scheduler_command,
     ):
         app.cli.add_command(command)
+    instruments_group.add_command(export_instrument)
+    instruments_group.add_command(import_instrument)
 
 
 def database_is_empty() -> bool:
