@@ -1,0 +1,125 @@
+"""Wide CSV per instrument version and long.csv (one row per answer).
+
+Dialect: comma or semicolon between cells, a point or comma as decimal mark, optional UTF-8
+byte-order mark (Excel needs it to read UTF-8). Codes or labels (labels in the chosen language).
+
+Formula injection (CWE-1236): a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return is written with a leading apostrophe (OWASP's advice), so a spreadsheet shows
+it as text instead of running it. Numbers Chorus writes itself (scores, ratings, negative
+integers) are never altered; only text, which may come from a participant, is.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final, TextIO
+
+from app.exports.columns import Column, item_label, label_language, text_in
+from app.exports.model import ExportOptions, Progress, Record, VersionInfo, utc_iso
+
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def number_text(value: int | float, decimal: str) -> str:
+    if isinstance(value, bool):
+        value = int(value)
+    text = str(value) if isinstance(value, int) else repr(float(value))
+    if text.endswith(".0"):
+        text = text[:-2]
+    return text.replace(".", decimal) if decimal != "." else text
+
+
+def cell(column: Column, value: Any, options: ExportOptions) -> str:
+    if value is None:
+        return ""
+    if options.labels == "labels" and column.values:
+        for code, label in column.values:
+            if code == value and type(code) is type(value):
+                return escape_formula(label)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_text(value, options.decimal)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return escape_formula(str(value))
+
+
+def writer(out: TextIO, options: ExportOptions) -> Any:
+    return csv.writer(out, delimiter=options.delimiter, lineterminator="\r\n")
+
+
+def write_wide(
+    out: TextIO,
+    columns: Sequence[Column],
+    records: Iterable[Record],
+    options: ExportOptions,
+    progress: Progress,
+) -> Iterator[None]:
+    rows = writer(out, options)
+    rows.writerow([c.name for c in columns])
+    for record in records:
+        rows.writerow([cell(c, c.get(record), options) for c in columns])
+        progress.step()
+        yield
+
+
+LONG_HEADER: Final = (
+    "response_id",
+    "participant",
+    "site",
+    "instrument",
+    "version",
+    "finished_utc",
+    "item",
+    "value",
+)
+
+
+def write_long(
+    out: TextIO,
+    versions: Sequence[VersionInfo],
+    records: Iterable[Record],
+    options: ExportOptions,
+    progress: Progress,
+) -> Iterator[None]:
+    rows = writer(out, options)
+    rows.writerow(LONG_HEADER)
+    items = {v.stem: {i.id: i for i in v.instrument.items if i.answerable} for v in versions}
+    for record in records:
+        language = label_language(record.version.instrument, options)
+        fallback = record.version.instrument.default_language
+        head = [
+            record.response_id,
+            escape_formula(record.participant),
+            escape_formula(record.site),
+            record.version.key,
+            record.version.version,
+            utc_iso(record.finished_at),
+        ]
+        for item_id, answer in record.answers.items():
+            item = items[record.version.stem].get(item_id)
+            if item is None:
+                continue
+            for value in answer if isinstance(answer, list) else [answer]:
+                shown: Any = value
+                if options.labels == "labels":
+                    choice = item.choice(value)
+                    if choice is not None:
+                        shown = text_in(choice.label, language, fallback)
+                if isinstance(shown, bool):
+                    shown = int(shown)
+                text = (
+                    number_text(shown, options.decimal)
+                    if isinstance(shown, int | float)
+                    else escape_formula(str(shown))
+                )
+                rows.writerow([*head, item_id, text])
+        progress.step()
+        yield
+
+
+__all__ = ["cell", "escape_formula", "item_label", "write_long", "write_wide"]
