@@ -126,7 +126,7 @@ class NativeTable:
             path,
             file_label=self.label,
             # Stata variable labels are at most 80 characters.
-            column_labels={c.name: c.label[:80] for c in self.columns},
+            column_labels={c.name: c.label[:80].rstrip() for c in self.columns},
             variable_value_labels=self._value_labels(),
             missing_user_values=missing,
         )

@@ -123,7 +123,9 @@ def build_world(session: Session) -> ExportWorld:
     carer = Caregiver(language="en", time_zone="Europe/Paris")
     session.add(carer)
     session.flush()
-    session.add(CaregiverLink(caregiver_id=carer.id, participant_id=ly2.id, caregiver_role="parent"))
+    session.add(
+        CaregiverLink(caregiver_id=carer.id, participant_id=ly2.id, caregiver_role="parent")
+    )
     d_ly1 = _device(session, participant_id=ly1.id)
     d_le1 = _device(session, participant_id=le1.id)
     d_carer = _device(session, caregiver_id=carer.id)
@@ -144,7 +146,7 @@ def build_world(session: Session) -> ExportWorld:
                 **({"pain_where": ["head", "back"]} if day else {}),
                 "sleep": ["well", "ok", "badly"][day],
                 "mood": "good",
-                "anything_else": INJECTION if day == 0 else f"-{day} better; \"quoted\", comma",
+                "anything_else": INJECTION if day == 0 else f'-{day} better; "quoted", comma',
             },
             when,
             hard=("pain",) if day == 1 else (),
@@ -173,7 +175,10 @@ def build_world(session: Session) -> ExportWorld:
     )
     finished["LY-002"].append(when)
     for day, when in enumerate(
-        (dt.datetime(2026, 5, 10, 8, 15, tzinfo=dt.UTC), dt.datetime(2026, 5, 20, 8, 15, tzinfo=dt.UTC))
+        (
+            dt.datetime(2026, 5, 10, 8, 15, tzinfo=dt.UTC),
+            dt.datetime(2026, 5, 20, 8, 15, tzinfo=dt.UTC),
+        )
     ):
         _submit(
             session,
