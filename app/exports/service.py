@@ -78,10 +78,13 @@ class PreparedExport:
     result: ExportResult = field(default_factory=ExportResult)
     _stream: Iterator[bytes] | None = None
     _session: Session | None = None
+    export_id: str = field(init=False)
+    filename: str = field(init=False)
 
-    @property
-    def filename(self) -> str:
-        return f"chorus-{self.record.parameters['study']}-{self.record.id[:8]}.zip"
+    def __post_init__(self) -> None:
+        # Kept apart from the ORM object, which may be expired or gone when a stream ends.
+        self.export_id = self.record.id
+        self.filename = f"chorus-{self.record.parameters['study']}-{self.record.id[:8]}.zip"
 
     def chunks(self, commit: Callable[[], None]) -> Iterator[bytes]:
         """The ZIP, chunk by chunk; records completion (and commits) after the last byte."""
@@ -96,27 +99,35 @@ class PreparedExport:
                 yield chunk
             complete = True
         finally:
-            session.rollback()  # ends the read snapshot; nothing was written in it
-            record = self.record
-            record.status = "completed" if complete else "incomplete"
-            record.finished_at = utcnow()
-            record.zip_bytes = size
-            record.progress_done = self.progress.done
-            if complete:
-                record.manifest_sha256 = self.result.manifest_sha256
-            audit.record(
-                session,
-                actor=record.actor,
-                action="export.completed" if complete else "export.interrupted",
-                target=f"study:{record.study_id}",
-                details={
-                    "export_id": record.id,
-                    "manifest_sha256": self.result.manifest_sha256 if complete else None,
-                    "zip_bytes": size,
-                    "files": len(self.result.files),
-                },
-            )
-            commit()
+            self._finish(session, complete, size, commit)
+
+    def _finish(
+        self, session: Session, complete: bool, size: int, commit: Callable[[], None]
+    ) -> None:
+        session.rollback()  # ends the read snapshot; nothing was written in it
+        record = session.get(ExportRecord, self.export_id)
+        if record is None:  # pragma: no cover - the row was committed by the edge
+            return
+        record.status = "completed" if complete else "incomplete"
+        record.finished_at = utcnow()
+        record.zip_bytes = size
+        record.progress_done = self.progress.done
+        record.progress_total = self.progress.total
+        if complete:
+            record.manifest_sha256 = self.result.manifest_sha256
+        audit.record(
+            session,
+            actor=record.actor,
+            action="export.completed" if complete else "export.interrupted",
+            target=f"study:{record.study_id}",
+            details={
+                "export_id": record.id,
+                "manifest_sha256": self.result.manifest_sha256 if complete else None,
+                "zip_bytes": size,
+                "files": len(self.result.files),
+            },
+        )
+        commit()
 
 
 def _resolve_versions(
