@@ -150,7 +150,7 @@ def create_export(payload: dict[str, Any], slug: str) -> Response:
         stream_with_context(prepared.chunks(session.commit)), mimetype="application/zip"
     )
     response.headers["Content-Disposition"] = f'attachment; filename="{prepared.filename}"'
-    response.headers["X-Chorus-Export-Id"] = prepared.record.id
+    response.headers["X-Chorus-Export-Id"] = prepared.export_id
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # proxies pass chunks on as they come
     return response

@@ -148,7 +148,7 @@ def export_command(
     stream: IO[bytes] = sys.stdout.buffer if to_stdout else partial.open("wb")
     show_bar = sys.stderr.isatty()
     try:
-        length = max(prepared.record.responses, 1)
+        length = max(prepared.responses, 1)
         with click.progressbar(
             length=length,
             label="Exporting",
@@ -175,7 +175,7 @@ def export_command(
         partial.replace(target)
     summary = prepared.result.manifest.get("counts", {}).get("responses", 0)
     click.echo(
-        f"Exported {summary} response(s) of {slug} ({prepared.record.profile}); "
+        f"Exported {summary} response(s) of {slug} ({prepared.profile}); "
         f"manifest sha256 {prepared.result.manifest_sha256}",
         err=to_stdout,
     )

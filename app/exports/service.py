@@ -79,17 +79,23 @@ class PreparedExport:
     _stream: Iterator[bytes] | None = None
     _session: Session | None = None
     export_id: str = field(init=False)
+    responses: int = field(init=False)
+    profile: str = field(init=False)
     filename: str = field(init=False)
 
     def __post_init__(self) -> None:
-        # Kept apart from the ORM object, which may be expired or gone when a stream ends.
+        # Kept apart from the ORM object: reading an expired one would open a transaction
+        # (and on SQLite take the write lock) before the stream's own read snapshot.
         self.export_id = self.record.id
+        self.responses = self.record.responses
+        self.profile = self.record.profile
         self.filename = f"chorus-{self.record.parameters['study']}-{self.record.id[:8]}.zip"
 
     def chunks(self, commit: Callable[[], None]) -> Iterator[bytes]:
         """The ZIP, chunk by chunk; records completion (and commits) after the last byte."""
         assert self._stream is not None and self._session is not None
         session, size, complete = self._session, 0, False
+        commit()  # the edge has committed already; this makes "before the first byte" certain
         # One consistent snapshot for every pass, without holding SQLite's write lock (the
         # progress writer and everyone else keep writing); no effect on PostgreSQL.
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
@@ -283,7 +289,7 @@ def prepare(
     deid = Deidentifier(profile, deid_key, study.id)
     source = _record_source(
         session,
-        study,
+        study.id,
         {info.stem: (row.id, info) for row, info in versions},
         filters,
         decrypt,
@@ -351,7 +357,7 @@ def _progress_writer(session: Session, export_id: str) -> Callable[[Progress], N
 
 def _record_source(
     session: Session,
-    study: Study,
+    study_id: int,
     versions: dict[str, tuple[int, VersionInfo]],
     filters: list[Any],
     decrypt: Callable[[bytes, crypto.SealContext], dict[str, Any]],
@@ -422,7 +428,7 @@ def _record_source(
             ) = tuple(row)
             info = by_id[version_id]
             context = crypto.SealContext(
-                study_id=str(study.id),
+                study_id=str(study_id),
                 response_id=response_id,
                 instrument_version=f"{info.key}@{info.version}#{info.content_hash}",
             )
