@@ -253,3 +253,25 @@ def test_choices_labels_semicolons_decimal_commas_bom_and_filters(db_session, ex
         "," in r["score_symptom_burden"] for r in rows
     )
     assert prepared.result.manifest["parameters"]["since"] == "2026-03-28"
+
+
+def test_export_scope_follows_the_role():
+    from dataclasses import dataclass
+
+    from app import access
+    from app.studies.models import Role
+
+    @dataclass
+    class M:
+        study_id: int
+        site_id: int | None
+        role: str
+
+    coordinator = [M(1, 10, Role.SITE_COORDINATOR.value)]
+    manager = [M(1, None, Role.DATA_MANAGER.value)]
+    author = [M(1, None, Role.PATIENT_GROUP_AUTHOR.value)]
+    assert access.export_scope(coordinator, 1, identified=False) == frozenset({10})
+    assert access.export_scope(coordinator, 1, identified=True) == frozenset()
+    assert access.export_scope(manager, 1, identified=True) is access.ALL_SITES
+    assert access.export_scope(author, 1, identified=False) == frozenset()
+    assert access.export_scope(manager, 2, identified=False) == frozenset()
