@@ -23,6 +23,7 @@ FRAMEWORK_AND_DATABASE = (
 
 PURE = {
     "instruments": FRAMEWORK_AND_DATABASE,
+    "interop": FRAMEWORK_AND_DATABASE,
     "scheduling": FRAMEWORK_AND_DATABASE,
     "delivery": (*FRAMEWORK_AND_DATABASE, "cryptography"),
     "crypto.py": FRAMEWORK_AND_DATABASE,
