@@ -15,11 +15,12 @@ from typing import Any, Final, TextIO
 
 from app.exports.columns import text_in
 from app.exports.model import Progress, Record, VersionInfo
-from app.instruments.model import Instrument, Item
+from app.instruments.model import Instrument, Item, Page
+from app.interop import fhir_vocabulary as vocabulary
+from app.interop.fhir_export import instrument_to_questionnaire
 
-# Same base as the instrument exporter in app/interop (".invalid" names, never resolves).
-CHORUS_BASE: Final = "http://chorus.invalid/fhir/"
-QUESTIONNAIRE_BASE: Final = CHORUS_BASE + "Questionnaire/"
+CHORUS_BASE: Final = vocabulary.CHORUS_BASE  # ".invalid": names, never resolves
+QUESTIONNAIRE_BASE: Final = vocabulary.CHORUS_QUESTIONNAIRE
 
 
 def participant_system(study_slug: str) -> str:
@@ -35,81 +36,20 @@ def questionnaire_url(version: VersionInfo) -> str:
 
 
 def questionnaire_for(version: VersionInfo) -> dict[str, Any]:
-    """The Questionnaire resource of an instrument version.
-
-    ADAPTER POINT: the instrument -> FHIR Questionnaire mapping belongs to app/interop
-    (issue #16, ``app.interop.fhir_export.instrument_to_questionnaire``). Until that module is
-    merged this writes a minimal equivalent with the same url, linkIds and page groups, so the
-    QuestionnaireResponses below stay valid either way; the lead switches this one function.
-    """
-    instrument = version.instrument
-    lang = instrument.default_language
-    return {
-        "resourceType": "Questionnaire",
-        "id": _fhir_id(version.stem),
-        "url": questionnaire_url(version),
-        "version": version.version,
-        "identifier": [{"system": CHORUS_BASE + "content-hash", "value": version.content_hash}],
-        "name": _fhir_name(version.key),
-        "title": text_in(instrument.title, lang, lang),
-        "status": "active",
-        "language": lang,
-        "subjectType": ["Patient"],
-        "item": [
-            {
-                "linkId": page.id,
-                "type": "group",
-                **({"text": text_in(page.title, lang, lang)} if page.title else {}),
-                "item": [_questionnaire_item(item, lang) for item in page.items],
-            }
-            for page in instrument.pages
-        ],
-    }
+    """The Questionnaire resource of an instrument version: the instrument exporter of
+    app/interop (issue #16), so a dataset and an instrument export describe it identically."""
+    return instrument_to_questionnaire(version.instrument)
 
 
-_TYPES: Final = {
-    "single_choice": "choice",
-    "multiple_choice": "choice",
-    "rating_0_10": "integer",
-    "vas_0_100": "integer",
-    "integer": "integer",
-    "decimal": "decimal",
-    "yes_no": "boolean",
-    "date": "date",
-    "time": "time",
-    "short_text": "string",
-    "long_text": "text",
-    "display": "display",
-}
-
-
-def _questionnaire_item(item: Item, lang: str) -> dict[str, Any]:
-    wording = item.text.get("self") or item.text.get("proxy") or {}
-    out: dict[str, Any] = {
-        "linkId": item.id,
-        "text": text_in(wording, lang, lang),
-        "type": _TYPES[item.type],
-    }
-    if item.required:
-        out["required"] = True
-    if item.type == "multiple_choice":
-        out["repeats"] = True
-    if item.choices:
-        out["answerOption"] = [
-            {"valueCoding": {"code": str(c.value), "display": text_in(c.label, lang, lang)}}
-            for c in item.choices
-        ]
-    return out
+def page_link_id(page: Page, item_ids: set[str]) -> str:
+    """The page group's linkId, as app.interop.fhir_export names it (pages and items share
+    one linkId namespace; a page named like an item gets a suffix)."""
+    return page.id if page.id not in item_ids else f"{page.id}.page"
 
 
 def _fhir_id(text: str) -> str:
     cleaned = "".join(ch if ch.isalnum() or ch in "-." else "-" for ch in text)
     return cleaned[:64]
-
-
-def _fhir_name(text: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() else "_" for ch in text)
-    return cleaned if cleaned[:1].isalpha() else "Q" + cleaned
 
 
 def _fhir_datetime(value: Any) -> str:
@@ -147,6 +87,7 @@ def questionnaire_response(record: Record, study_slug: str) -> dict[str, Any]:
         record.language if record.language in instrument.languages else instrument.default_language
     )
     pages = []
+    item_ids = {item.id for item in instrument.items}
     for page in instrument.pages:
         answered = [
             {"linkId": item.id, "answer": _answer(item, record.answers[item.id], lang)}
@@ -154,7 +95,7 @@ def questionnaire_response(record: Record, study_slug: str) -> dict[str, Any]:
             if item.answerable and record.answers.get(item.id) not in (None, [])
         ]
         if answered:
-            pages.append({"linkId": page.id, "item": answered})
+            pages.append({"linkId": page_link_id(page, item_ids), "item": answered})
     subject = {
         "type": "Patient",
         "identifier": {"system": participant_system(study_slug), "value": record.participant},

@@ -274,13 +274,32 @@ def test_fhir_resources_validate_as_r4(full_bundle: Bundle) -> None:
         .splitlines()
     ]
     assert len(questionnaires) == 3 and len(responses) == 8
+    value_for = {
+        "choice": "valueCoding",
+        "integer": "valueInteger",
+        "decimal": "valueDecimal",
+        "boolean": "valueBoolean",
+        "date": "valueDate",
+        "time": "valueTime",
+        "string": "valueString",
+        "text": "valueString",
+    }
+    answered = 0
     for response in responses:
-        questionnaire = canonical[response.questionnaire]
-        link_ids = {i.linkId for page in questionnaire.item for i in [page, *(page.item or [])]}
+        questionnaire = canonical[response.questionnaire]  # the Questionnaire of its version
+        pages = {page.linkId: {i.linkId: i for i in page.item or []} for page in questionnaire.item}
         for page in response.item or []:
-            assert page.linkId in link_ids
-            assert {i.linkId for i in page.item} <= link_ids
+            for item in page.item:
+                asked = pages[page.linkId][item.linkId]
+                for answer in item.answer:
+                    given = answer.model_dump(exclude_none=True)
+                    assert value_for[asked.type] in given, (asked.type, given)
+                    if asked.type == "choice":
+                        codes = {o.valueCoding.code for o in asked.answerOption}
+                        assert answer.valueCoding.code in codes
+                    answered += 1
         assert response.subject.identifier.value in {"LY-001", "LY-002", "LE-001"}
+    assert answered > 40
     bulk = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert {o["type"]: o["count"] for o in bulk["output"]} == {
         "Questionnaire": 3,
