@@ -12,11 +12,11 @@ integers) are never altered; only text, which may come from a participant, is.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Final, TextIO
 
 from app.exports.columns import Column, item_label, label_language, text_in
-from app.exports.model import ExportOptions, Progress, Record, VersionInfo, utc_iso
+from app.exports.model import ExportOptions, Record, utc_iso
 
 FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,19 +52,8 @@ def writer(out: TextIO, options: ExportOptions) -> Any:
     return csv.writer(out, delimiter=options.delimiter, lineterminator="\r\n")
 
 
-def write_wide(
-    out: TextIO,
-    columns: Sequence[Column],
-    records: Iterable[Record],
-    options: ExportOptions,
-    progress: Progress,
-) -> Iterator[None]:
-    rows = writer(out, options)
-    rows.writerow([c.name for c in columns])
-    for record in records:
-        rows.writerow([cell(c, c.get(record), options) for c in columns])
-        progress.step()
-        yield
+def wide_row(columns: Sequence[Column], record: Record, options: ExportOptions) -> list[str]:
+    return [cell(c, c.get(record), options) for c in columns]
 
 
 LONG_HEADER: Final = (
@@ -79,47 +68,37 @@ LONG_HEADER: Final = (
 )
 
 
-def write_long(
-    out: TextIO,
-    versions: Sequence[VersionInfo],
-    records: Iterable[Record],
-    options: ExportOptions,
-    progress: Progress,
-) -> Iterator[None]:
-    rows = writer(out, options)
-    rows.writerow(LONG_HEADER)
-    items = {v.stem: {i.id: i for i in v.instrument.items if i.answerable} for v in versions}
-    for record in records:
-        language = label_language(record.version.instrument, options)
-        fallback = record.version.instrument.default_language
-        head = [
-            record.response_id,
-            escape_formula(record.participant),
-            escape_formula(record.site),
-            record.version.key,
-            record.version.version,
-            utc_iso(record.finished_at),
-        ]
-        for item_id, answer in record.answers.items():
-            item = items[record.version.stem].get(item_id)
-            if item is None:
-                continue
-            for value in answer if isinstance(answer, list) else [answer]:
-                shown: Any = value
-                if options.labels == "labels":
-                    choice = item.choice(value)
-                    if choice is not None:
-                        shown = text_in(choice.label, language, fallback)
-                if isinstance(shown, bool):
-                    shown = int(shown)
-                text = (
-                    number_text(shown, options.decimal)
-                    if isinstance(shown, int | float)
-                    else escape_formula(str(shown))
-                )
-                rows.writerow([*head, item_id, text])
-        progress.step()
-        yield
+def long_rows(record: Record, options: ExportOptions) -> Iterator[list[str]]:
+    """One row per answer (per selected choice for multiple choice), in item order."""
+    instrument = record.version.instrument
+    language = label_language(instrument, options)
+    fallback = instrument.default_language
+    head = [
+        record.response_id,
+        escape_formula(record.participant),
+        escape_formula(record.site),
+        record.version.key,
+        record.version.version,
+        utc_iso(record.finished_at),
+    ]
+    for item in instrument.items:
+        answer = record.answers.get(item.id)
+        if answer is None or not item.answerable:
+            continue
+        for value in answer if isinstance(answer, list) else [answer]:
+            shown: Any = value
+            if options.labels == "labels":
+                choice = item.choice(value)
+                if choice is not None:
+                    shown = text_in(choice.label, language, fallback)
+            if isinstance(shown, bool):
+                shown = int(shown)
+            text = (
+                number_text(shown, options.decimal)
+                if isinstance(shown, int | float)
+                else escape_formula(str(shown))
+            )
+            yield [*head, item.id, text]
 
 
-__all__ = ["cell", "escape_formula", "item_label", "write_long", "write_wide"]
+__all__ = ["cell", "escape_formula", "item_label", "long_rows", "wide_row"]

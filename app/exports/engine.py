@@ -6,8 +6,10 @@ produced, and handed on in chunks as soon as they exist. ``zipfile`` writes to a
 stream with data descriptors, so nothing is ever rewound and memory stays flat; only .sav and
 .dta files are held whole (in a memory-backed file) for one instrument version at a time.
 
-ZIP entries are sequential, so each data file is one pass over the records; every pass
-reports to the same ``Progress``.
+ZIP entries are sequential, but each response is opened once for every format that takes rows
+(wide and long CSV, .sav/.dta, FHIR): what must wait for its ZIP entry waits in a
+``crypto.EphemeralSpill`` (ciphertext on disk under a key only this export holds). ODM, ordered
+by participant, reads the responses a second time. Every pass reports to one ``Progress``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
+from app import crypto
 from app.exports import codebook, csv_format, fhir, native, odm, syntax
 from app.exports.columns import Column, wide_columns
 from app.exports.deid import dropped_items
@@ -140,15 +143,25 @@ class _Bundle:
 
 
 def passes(options: ExportOptions, versions: Sequence[VersionInfo]) -> int:
-    """How many times the records are read: progress counts each response once per pass."""
+    """How many times the records are read: progress counts each response once per pass.
+    CSV, native files and FHIR share one pass; ODM (ordered by participant) has its own."""
     formats = options.effective_formats
-    count = 0
-    if "csv" in formats:
-        count += 2  # the wide files (each version once) and long.csv
-    if formats & {"spss", "stata"}:
-        count += 1
-    count += int("fhir" in formats) + int("odm" in formats)
-    return count
+    shared = bool(formats & {"csv", "spss", "stata", "fhir"})
+    return int(shared) + int("odm" in formats)
+
+
+def _spill_text(spill: crypto.EphemeralSpill, bom: bool) -> io.TextIOWrapper:
+    return io.TextIOWrapper(
+        io.BufferedWriter(_Hashing(spill), CHUNK),
+        encoding="utf-8-sig" if bom else "utf-8",
+        newline="",
+    )
+
+
+def _copy(chunks: Iterator[bytes], entry: Any) -> Iterator[None]:
+    for chunk in chunks:
+        entry.write(chunk)
+        yield
 
 
 def stream_export(
@@ -183,20 +196,62 @@ def stream_export(
         for _ in steps:
             yield from drained()
 
-    if "csv" in formats:
+    # One pass per instrument version feeds every format that takes rows: the wide CSV is
+    # written straight into the ZIP; long.csv rows and FHIR resources wait in encrypted
+    # spills (their ZIP entries come later); .sav/.dta rows collect in memory per version.
+    csv_on = "csv" in formats
+    native_on = bool(formats & {"spss", "stata"})
+    long_spill = crypto.EphemeralSpill() if csv_on else None
+    fhir_spill = crypto.EphemeralSpill() if "fhir" in formats else None
+    long_out = _spill_text(long_spill, options.bom) if long_spill else None
+    fhir_out = _spill_text(fhir_spill, False) if fhir_spill else None
+    long_csv = csv_format.writer(long_out, options) if long_out else None
+    if long_csv is not None:
+        long_csv.writerow(csv_format.LONG_HEADER)
+    fhir_count = 0
+    if csv_on or native_on or fhir_out is not None:
         for version, path, columns in tables:
-            with bundle.text(path, options.bom) as out:
-                yield from run(
-                    csv_format.write_wide(
-                        out, columns, source([version.stem], "time"), options, progress
-                    )
-                )
-        with bundle.text("data/long.csv", options.bom) as out:
-            yield from run(
-                csv_format.write_long(out, versions, source(None, "time"), options, progress)
+            table = (
+                native.NativeTable(columns, f"{study.slug} {version.reference}")
+                if native_on
+                else None
             )
+            with ExitStack() as stack:
+                wide = None
+                if csv_on:
+                    wide = csv_format.writer(
+                        stack.enter_context(bundle.text(path, options.bom)), options
+                    )
+                    wide.writerow([c.name for c in columns])
+                for record in source([version.stem], "time"):
+                    if wide is not None and long_csv is not None:
+                        wide.writerow(csv_format.wide_row(columns, record, options))
+                        long_csv.writerows(csv_format.long_rows(record, options))
+                    if table is not None:
+                        table.add(record)
+                    if fhir_out is not None:
+                        fhir_out.write(fhir.response_line(record, study.slug))
+                        fhir_count += 1
+                    progress.step()
+                    yield from drained()
+            if table is not None:
+                for fmt, extension, write in (
+                    ("spss", "sav", table.write_sav),
+                    ("stata", "dta", table.write_dta),
+                ):
+                    if fmt not in formats:
+                        continue
+                    with native.memory_file() as (fd, memory_path):
+                        write(memory_path)
+                        with bundle.binary(f"native/{version.stem}.{extension}") as entry:
+                            yield from run(native.copy_fd(fd, entry))
+                del table
+    if long_spill is not None and long_out is not None:
+        long_out.flush()
+        with bundle.binary("data/long.csv") as entry:
+            yield from run(_copy(long_spill.chunks(), entry))
 
-    codebook_rows = codebook.rows(tables, include_long="csv" in formats)
+    codebook_rows = codebook.rows(tables, include_long=csv_on)
     with bundle.text("codebook.csv", options.bom) as out:
         codebook.write_csv(out, codebook_rows, options)
     with bundle.text("codebook.html") as out:
@@ -220,34 +275,16 @@ def stream_export(
                     out.write(make(version, path, columns, options))
     yield from drained()
 
-    if formats & {"spss", "stata"}:
-        for version, _path, columns in tables:
-            table = native.NativeTable(columns, f"{study.slug} {version.reference}")
-            yield from run(table.collect(source([version.stem], "time"), progress))
-            for fmt, extension, write in (
-                ("spss", "sav", table.write_sav),
-                ("stata", "dta", table.write_dta),
-            ):
-                if fmt not in formats:
-                    continue
-                with native.memory_file() as (fd, memory_path):
-                    write(memory_path)
-                    with bundle.binary(f"native/{version.stem}.{extension}") as entry:
-                        yield from run(native.copy_fd(fd, entry))
-            del table
-
-    if "fhir" in formats:
+    if fhir_spill is not None and fhir_out is not None:
+        fhir_out.flush()
         outputs = []
         with bundle.text("fhir/Questionnaire.ndjson") as out:
             outputs.append(
                 ("Questionnaire", "Questionnaire.ndjson", fhir.write_questionnaires(out, versions))
             )
-        counter = [0]
-        with bundle.text("fhir/QuestionnaireResponse.ndjson") as out:
-            yield from run(
-                fhir.write_responses(out, source(None, "time"), study.slug, progress, counter)
-            )
-        outputs.append(("QuestionnaireResponse", "QuestionnaireResponse.ndjson", counter[0]))
+        with bundle.binary("fhir/QuestionnaireResponse.ndjson") as entry:
+            yield from run(_copy(fhir_spill.chunks(), entry))
+        outputs.append(("QuestionnaireResponse", "QuestionnaireResponse.ndjson", fhir_count))
         with bundle.text("fhir/manifest.json") as out:
             json.dump(fhir.bulk_manifest(now, f"chorus export {export_id}", outputs), out, indent=2)
 

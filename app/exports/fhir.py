@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, TextIO
 
 from app.exports.columns import text_in
-from app.exports.model import Progress, Record, VersionInfo
+from app.exports.model import Record, VersionInfo
 from app.instruments.model import Instrument, Item, Page
 from app.interop import fhir_vocabulary as vocabulary
 from app.interop.fhir_export import instrument_to_questionnaire
@@ -129,14 +129,8 @@ def write_questionnaires(out: TextIO, versions: Sequence[VersionInfo]) -> int:
     return len(versions)
 
 
-def write_responses(
-    out: TextIO, records: Iterable[Record], study_slug: str, progress: Progress, counter: list[int]
-) -> Iterator[None]:
-    for record in records:
-        out.write(json.dumps(questionnaire_response(record, study_slug), ensure_ascii=False) + "\n")
-        counter[0] += 1
-        progress.step()
-        yield
+def response_line(record: Record, study_slug: str) -> str:
+    return json.dumps(questionnaire_response(record, study_slug), ensure_ascii=False) + "\n"
 
 
 def bulk_manifest(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any, Final
 
@@ -21,7 +21,7 @@ import pandas as pd
 import pyreadstat
 
 from app.exports.columns import NUMERIC_KINDS, Column
-from app.exports.model import Progress, Record
+from app.exports.model import Record
 
 SAV_MISSING: Final = -99
 SAV_MISSING_LABEL: Final = "Not answered"
@@ -67,11 +67,8 @@ class NativeTable:
         self.label = label[:80]
         self._rows: list[list[Any]] = []
 
-    def collect(self, records: Iterable[Record], progress: Progress) -> Iterator[None]:
-        for record in records:
-            self._rows.append([_convert(c, c.get(record)) for c in self.columns])
-            progress.step()
-            yield
+    def add(self, record: Record) -> None:
+        self._rows.append([_convert(c, c.get(record)) for c in self.columns])
 
     def _frame(self, missing: Any) -> pd.DataFrame:
         data: dict[str, Any] = {}
