@@ -86,6 +86,51 @@ class ExportRequestSchema(ma.Schema):
             raise ma.ValidationError("Must differ from the decimal mark.", "delimiter")
 
 
+class ExportRecordSchema(ma.Schema):
+    id = ma.fields.String(dump_only=True)
+    actor = ma.fields.String(dump_only=True)
+    channel = ma.fields.String(dump_only=True)
+    parameters = ma.fields.Dict(dump_only=True, metadata={"description": "What was asked for"})
+    profile = ma.fields.String(dump_only=True, metadata={"description": "De-identification"})
+    status = ma.fields.String(
+        dump_only=True, metadata={"enum": ["running", "completed", "incomplete"]}
+    )
+    responses = ma.fields.Integer(dump_only=True)
+    progress_done = ma.fields.Integer(
+        dump_only=True, metadata={"description": "Responses written (once per pass over them)"}
+    )
+    progress_total = ma.fields.Integer(dump_only=True)
+    zip_bytes = ma.fields.Integer(dump_only=True, allow_none=True)
+    manifest_sha256 = ma.fields.String(dump_only=True, allow_none=True)
+    started_at = ma.fields.AwareDateTime(dump_only=True)
+    finished_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+@blp.get("/")
+@blp.response(200, ExportRecordSchema(many=True))
+@_document()
+@staff_required
+def list_exports(slug: str) -> list[Any]:
+    """Export history of the study, newest first (who, when, what, checksums)."""
+    user = current_staff()
+    session = db.session()
+    study = keys.study_by_slug(session, slug)
+    found = exports.history(session, user, study)
+    session.commit()
+    return found
+
+
+@blp.get("/<export_id>")
+@blp.response(200, ExportRecordSchema)
+@_document()
+@staff_required
+def export_progress(slug: str, export_id: str) -> Any:
+    """One export: progress while it streams (updated every few seconds), then its checksum."""
+    record = exports.progress_of(db.session(), current_staff(), export_id)
+    db.session.commit()
+    return record
+
+
 @blp.post("/")
 @blp.arguments(ExportRequestSchema)
 @blp.response(200, description="The export ZIP, streamed")

@@ -466,13 +466,20 @@ def _record_source(
     return records
 
 
-def history(session: Session, user: StaffUser, study: Study, limit: int = 50) -> list[ExportRecord]:
-    """Past exports of a study, newest first, for those who may export from it."""
+def _require_export_access(user: StaffUser, study_id: int) -> None:
+    if not any(m.study_id == study_id for m in user.memberships):
+        raise NotFound("No such study.")
     if not (
-        access.export_scope(user.memberships, study.id, identified=False)
-        or access.export_scope(user.memberships, study.id, identified=True)
+        access.export_scope(user.memberships, study_id, identified=False)
+        or access.export_scope(user.memberships, study_id, identified=True)
     ):
         raise Forbidden()
+
+
+def history(session: Session, user: StaffUser, study: Study, limit: int = 50) -> list[ExportRecord]:
+    """Past exports of a study, newest first, for those who may export from it. Downloading
+    again means exporting again (and unlocking again): nothing of a past ZIP is kept."""
+    _require_export_access(user, study.id)
     return list(
         session.scalars(
             select(ExportRecord)
@@ -483,10 +490,12 @@ def history(session: Session, user: StaffUser, study: Study, limit: int = 50) ->
     )
 
 
-def progress_of(session: Session, export_id: str) -> tuple[int, int, str]:
-    """(done, total, status) of an export, as last written: what the export page polls."""
+def progress_of(session: Session, user: StaffUser, export_id: str) -> ExportRecord:
+    """One export as last written (progress_done of progress_total, status): what the export
+    page polls while the download streams."""
     record = session.get(ExportRecord, export_id)
     if record is None:
         raise NotFound("No such export.")
+    _require_export_access(user, record.study_id)
     session.refresh(record)
-    return record.progress_done, record.progress_total, record.status
+    return record

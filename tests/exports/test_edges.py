@@ -90,6 +90,11 @@ def test_api_streams_the_zip_for_a_data_manager(client, db_session, export_world
     record = db_session.get(ExportRecord, response.headers["X-Chorus-Export-Id"])
     assert record.status == "completed" and record.channel == "api"
     assert record.zip_bytes == len(data)
+    listed = client.get("/api/v1/studies/cohort/exports/").get_json()
+    assert [e["id"] for e in listed] == [record.id]
+    assert listed[0]["manifest_sha256"] == record.manifest_sha256
+    one = client.get(f"/api/v1/studies/cohort/exports/{record.id}").get_json()
+    assert one["progress_done"] == one["progress_total"] > 0 and one["status"] == "completed"
 
 
 def test_api_refuses_a_coordinator_leeds_and_a_wrong_passphrase(client, db_session, export_world):
@@ -100,6 +105,7 @@ def test_api_refuses_a_coordinator_leeds_and_a_wrong_passphrase(client, db_sessi
     )
     assert response.status_code == 403
     assert response.get_json()["code"] == "forbidden"
+    assert client.get("/api/v1/studies/cohort/exports/").status_code == 200  # may export LYON
     client.post("/api/v1/auth/logout", headers={"X-CSRFToken": coordinator.csrf})
     manager = sign_in(client, "dm@example.org")
     response = manager.post(

@@ -95,8 +95,8 @@ def test_export_is_audited_before_the_first_byte_and_after_the_last(
     assert started.details["sites"] == ["LEEDS", "LYON"]
     assert started.details["profile"] == "none"
     assert "export.completed" not in _actions(elsewhere)
-    done, total, status = exports.progress_of(elsewhere, prepared.export_id)
-    assert status == "running" and 0 < done < total
+    seen = exports.progress_of(elsewhere, elsewhere.get(StaffUser, manager.id), prepared.export_id)
+    assert seen.status == "running" and 0 < seen.progress_done < seen.progress_total
     elsewhere.close()
     elsewhere.get_bind().dispose()
     data = first + b"".join(chunks)
