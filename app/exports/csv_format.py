@@ -21,14 +21,20 @@ from app.exports.model import ExportOptions, Record, utc_iso
 FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
+_TRIGGERS: Final = frozenset(FORMULA_TRIGGERS)
+
+
 def escape_formula(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return "'" + text if text[:1] in _TRIGGERS else text
 
 
 def number_text(value: int | float, decimal: str) -> str:
-    if isinstance(value, bool):
-        value = int(value)
-    text = str(value) if isinstance(value, int) else repr(float(value))
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "1" if value else "0"
+    text = repr(float(value))
     if text.endswith(".0"):
         text = text[:-2]
     return text.replace(".", decimal) if decimal != "." else text
@@ -37,6 +43,11 @@ def number_text(value: int | float, decimal: str) -> str:
 def cell(column: Column, value: Any, options: ExportOptions) -> str:
     if value is None:
         return ""
+    kind = type(value)
+    if kind is str and not column.values:  # most cells: metadata and text
+        return escape_formula(value) if value else value
+    if kind is int and not column.values:
+        return str(value)
     if options.labels == "labels" and column.values:
         for code, label in column.values:
             if code == value and type(code) is type(value):
@@ -81,9 +92,9 @@ def long_rows(record: Record, options: ExportOptions) -> Iterator[list[str]]:
         record.version.version,
         utc_iso(record.finished_at),
     ]
-    for item in instrument.items:
+    for item in record.version.answerable_items:
         answer = record.answers.get(item.id)
-        if answer is None or not item.answerable:
+        if answer is None:
             continue
         for value in answer if isinstance(answer, list) else [answer]:
             shown: Any = value

@@ -10,9 +10,10 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final, Literal
 
-from app.instruments.model import Instrument
+from app.instruments.model import Instrument, Item
 
 FORMATS: Final = ("csv", "spss", "stata", "r", "sas", "fhir", "odm")
 # Syntax files read the wide CSV, so asking for them brings the CSV along.
@@ -61,6 +62,11 @@ class VersionInfo:
     version: str
     content_hash: str
     instrument: Instrument
+
+    @cached_property
+    def answerable_items(self) -> tuple[Item, ...]:
+        # Instrument.items builds a new tuple on every call; rows need it once per version.
+        return tuple(item for item in self.instrument.items if item.answerable)
 
     @property
     def stem(self) -> str:
@@ -128,7 +134,8 @@ class Progress:
 
 def utc_iso(value: Any) -> str:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat, not strftime: several times faster, and this runs twice per row.
+        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
     return "" if value is None else str(value)
 
 
