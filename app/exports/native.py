@@ -75,7 +75,10 @@ class NativeTable:
         for index, column in enumerate(self.columns):
             values = [row[index] for row in self._rows]
             if _numeric(column):
-                if column.source == "item":
+                answered = any(v is not None for v in values)
+                if column.source == "item" and (answered or missing != DTA_MISSING):
+                    # (A Stata column holding only ".a" codes would be written as text: an
+                    # item nobody answered stays numeric, all system-missing.)
                     values = [missing if v is None else v for v in values]
                     data[column.name] = pd.Series(
                         values, dtype="object" if missing == DTA_MISSING else "float64"

@@ -228,6 +228,11 @@ def prepare(
         for site in sites:
             access.require(user.memberships, access.Permission.EXPORT_DATA, study.id, site.id)
     versions = _resolve_versions(session, study, request.instruments)
+    language = request.options.language
+    if language and not any(language in info.instrument.languages for _row, info in versions):
+        raise Invalid(
+            errors={"language": [f"No instrument in this export is written in {language!r}."]}
+        )
     if request.since and request.until and request.until < request.since:
         raise Invalid(errors={"until": ["Must not be before since."]})
     options = ExportOptions(**{**request.options.__dict__, "profile": profile})

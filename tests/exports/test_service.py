@@ -275,3 +275,48 @@ def test_export_scope_follows_the_role():
     assert access.export_scope(manager, 1, identified=True) is access.ALL_SITES
     assert access.export_scope(author, 1, identified=False) == frozenset()
     assert access.export_scope(manager, 2, identified=False) == frozenset()
+
+
+def test_every_format_opens_for_a_small_deidentified_export(db_session, export_world, tmp_path):
+    """A coordinator's bundle: one version with no LYON rows, items nobody answered."""
+    import json
+
+    import pyreadstat
+    import xmlschema
+
+    from tests.exports.conftest import ALL_FORMATS
+    from tests.exports.test_formats import ODM_XSD
+
+    coordinator = _coordinator(db_session, export_world)
+    data, _prepared = run_export(
+        db_session,
+        coordinator,
+        keys.HolderCredential("recovery", export_world.recovery_key),
+        _request(profile=Profile.YEAR, options=ExportOptions(formats=ALL_FORMATS)),
+    )
+    zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
+    empty, meta = pyreadstat.read_dta(str(tmp_path / "native/taking_part_feedback-1.0.0.dta"))
+    assert len(empty) == 0 and meta.readstat_variable_types["travel_minutes"] == "double"
+    frame, meta = pyreadstat.read_dta(str(tmp_path / "native/phq9-1.0.0.dta"))
+    assert meta.readstat_variable_types["phq9_difficulty"] == "double"
+    assert set(frame["finished_utc"]) == {2026.0}  # a year is a number in .dta
+    xmlschema.XMLSchema(str(ODM_XSD.resolve())).validate(str(tmp_path / "odm/study.xml"))
+    lines = (tmp_path / "fhir/QuestionnaireResponse.ndjson").read_text().splitlines()
+    assert len(lines) == 5 and all('"P-' in line for line in lines)
+    assert json.loads((tmp_path / "manifest.json").read_text())["counts"]["responses"] == 5
+
+
+def test_a_label_language_no_instrument_has_is_refused(db_session, export_world):
+    from app.errors import Invalid
+
+    manager = _manager(db_session, export_world)
+    with pytest.raises(Invalid) as refused:
+        exports.prepare(
+            db_session,
+            user=manager,
+            credential=keys.HolderCredential("staff", PASSPHRASE, manager),
+            request=_request(options=ExportOptions(language="xx")),
+            deid_key=exports.deidentification_key(SECRET),
+            channel="cli",
+        )
+    assert "language" in refused.value.errors
