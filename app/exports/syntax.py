@@ -105,7 +105,7 @@ def stata(
         f"* Chorus export: {version.reference} ({version.content_hash}).",
         "* Run from the folder the export ZIP was extracted to.",
         f'import delimited using "{csv_path}", delimiter("{delimiter}") varnames(1) '
-        f"encoding(utf-8) bindquote(strict) stringcols(_all) clear{decimal}",
+        f"encoding(utf-8) bindquote(strict) case(preserve) stringcols(_all) clear{decimal}",
     ]
     for c in columns:
         if _coded(c, options):
