@@ -22,7 +22,8 @@ class Permission(enum.StrEnum):
     MANAGE_PARTICIPANTS = "manage_participants"  # enrol, invite, pause, withdraw
     VIEW_ALERTS = "view_alerts"
     POST_NEWS = "post_news"
-    EXPORT_DATA = "export_data"
+    EXPORT_DATA = "export_data"  # identified datasets (exact dates, codes, free text)
+    EXPORT_DEIDENTIFIED = "export_deidentified"  # datasets under a de-identification profile
     HOLD_STUDY_KEY = "hold_study_key"
     AUTHOR_INSTRUMENTS = "author_instruments"
     APPROVE_INSTRUMENTS = "approve_instruments"
@@ -39,6 +40,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_ALERTS,
             Permission.POST_NEWS,
             Permission.APPROVE_INSTRUMENTS,
+            Permission.EXPORT_DEIDENTIFIED,
         }
     ),
     Role.DATA_MANAGER: frozenset(
@@ -46,6 +48,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_STUDY,
             Permission.VIEW_PARTICIPANTS,
             Permission.EXPORT_DATA,
+            Permission.EXPORT_DEIDENTIFIED,
             Permission.HOLD_STUDY_KEY,
             Permission.VIEW_AUDIT,
         }
@@ -130,3 +133,12 @@ def sites_in_scope(
             return ALL_SITES
         site_ids.add(m.site_id)
     return frozenset(site_ids)
+
+
+def export_scope(
+    memberships: Iterable[MembershipLike], study_id: int, *, identified: bool
+) -> AllSites | frozenset[int]:
+    """Sites whose responses an export may contain: identified data needs EXPORT_DATA there,
+    a de-identified dataset EXPORT_DEIDENTIFIED (site coordinators: their own sites only)."""
+    permission = Permission.EXPORT_DATA if identified else Permission.EXPORT_DEIDENTIFIED
+    return sites_in_scope(memberships, permission, study_id)

@@ -38,8 +38,9 @@ import hmac
 import json
 import secrets
 import struct
+import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -55,6 +56,7 @@ __all__ = [
     "PRODUCTION_KDF",
     "CryptoError",
     "EnvelopeError",
+    "EphemeralSpill",
     "KdfParams",
     "NotSealed",
     "RecoveryKeyTypo",
@@ -641,3 +643,64 @@ def hash_token(token: str) -> str:
 def token_matches_hash(token: str, token_hash: str) -> bool:
     """Constant-time check of a presented token against a stored :func:`hash_token` value."""
     return hmac.compare_digest(hash_token(token), token_hash)
+
+
+# ── Ephemeral spill (exports) ─────────────────────────────────────────────────────────────
+
+
+class EphemeralSpill:
+    """Bytes an export must hold for a while (e.g. long.csv rows while the wide files are
+    written), kept on disk only as AES-256-GCM ciphertext under a key that exists in this
+    object's memory alone. The file is anonymous (unlinked from the start), so neither a
+    crash nor a copy of the disk reveals or even names it; memory stays flat however large the
+    export. Write everything, then :meth:`chunks` once.
+
+    Chunks are numbered by their nonce (a counter) and the last one is marked in the AAD, so a
+    chunk dropped, reordered or cut off would fail to open rather than go unnoticed.
+    """
+
+    _CHUNK = 1 << 20
+    _LENGTH = struct.Struct(">I")
+
+    def __init__(self) -> None:
+        self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by chunks()/close()
+        self._pending = bytearray()
+        self._written = 0
+        self.size = 0
+
+    def __repr__(self) -> str:
+        return f"EphemeralSpill(size={self.size}, key=<redacted>)"
+
+    def write(self, data: bytes) -> int:
+        self._pending += data
+        self.size += len(data)
+        if len(self._pending) >= self._CHUNK:
+            self._seal(bytes(self._pending[: self._CHUNK]), last=False)
+            del self._pending[: self._CHUNK]
+        return len(data)
+
+    def _seal(self, plaintext: bytes, *, last: bool) -> None:
+        nonce = self._written.to_bytes(12, "big")
+        sealed = self._aead.encrypt(nonce, plaintext, b"last" if last else b"more")
+        self._file.write(self._LENGTH.pack(len(sealed)) + sealed)
+        self._written += 1
+
+    def chunks(self) -> Iterator[bytes]:
+        """The bytes written, in order, chunk by chunk; then the spill is gone."""
+        self._seal(bytes(self._pending), last=True)
+        self._pending.clear()
+        self._file.seek(0)
+        try:
+            for index in range(self._written):
+                (length,) = self._LENGTH.unpack(self._file.read(self._LENGTH.size))
+                last = index == self._written - 1
+                nonce = index.to_bytes(12, "big")
+                yield self._aead.decrypt(
+                    nonce, self._file.read(length), b"last" if last else b"more"
+                )
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._file.close()

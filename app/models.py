@@ -2,6 +2,7 @@
 
 from app.accounts.models import LoginThrottle, StaffSession, StaffUser
 from app.audit.models import AuditEvent, AuditHead
+from app.exports.models import ExportRecord
 from app.library.models import InstrumentVersion
 from app.news.models import NewsPost
 from app.participants.models import (
@@ -32,6 +33,7 @@ __all__ = [
     "Caregiver",
     "CaregiverLink",
     "Device",
+    "ExportRecord",
     "InstrumentVersion",
     "Invitation",
     "KeyHolderWrap",

@@ -77,3 +77,6 @@ def register_blueprints(api: Any) -> None:
     api.register_blueprint(me_settings.blp)
     api.register_blueprint(timetables.blp)
     api.register_blueprint(news.blp)
+    from app.api import exports
+
+    api.register_blueprint(exports.blp)

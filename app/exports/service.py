@@ -1,0 +1,506 @@
+"""Exports for staff: access by role, unlocking, de-identification, audit, history, progress.
+
+Every channel (API, command line, later the web page) calls :func:`prepare`, commits (the
+unlock and the "export.started" audit event are then on record before the first byte), and
+streams :meth:`PreparedExport.chunks`, which records "export.completed" with the manifest's
+checksum after the last byte. A wrong passphrase raises ``KeyUnlockFailed`` after the failed
+attempt is audited; nothing is exported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Final, Literal, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from app import access, crypto
+from app.access import ALL_SITES
+from app.accounts.models import StaffUser
+from app.audit import service as audit
+from app.db import utcnow
+from app.errors import Forbidden, Invalid, NotFound
+from app.exports.deid import Deidentifier
+from app.exports.engine import ExportResult, StudyInfo, stream_export
+from app.exports.model import ExportOptions, Occasion, Profile, Progress, Record, VersionInfo
+from app.exports.models import ExportRecord
+from app.library.models import InstrumentVersion
+from app.library.service import instrument_of
+from app.participants.models import Participant, StudyInstrument
+from app.reminders.models import Occurrence, StudySchedule
+from app.responses import keys
+from app.responses.models import Response
+from app.studies.models import Site, Study
+
+PROGRESS_EVERY_SECONDS: Final = 2.0
+BATCH: Final = 500
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    study_slug: str
+    options: ExportOptions
+    profile: Profile | None = None  # None: identified if the role allows it, else "shifted"
+    sites: tuple[str, ...] = ()  # site codes; empty: every site the role may export
+    instruments: tuple[str, ...] = ()  # "key" or "key@version"; empty: all of the study's
+    since: dt.date | None = None
+    until: dt.date | None = None  # inclusive
+
+
+def deidentification_key(secret_key: str) -> bytes:
+    """The key of pseudonyms and date shifts, derived from the server's secret: stable across
+    exports, unknown to anyone who only receives datasets."""
+    return hmac.new(
+        secret_key.encode(), b"chorus/export-deidentification/v1", hashlib.sha256
+    ).digest()
+
+
+def chorus_version() -> str:
+    try:
+        return metadata.version("chorus")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "unknown"
+
+
+@dataclass
+class PreparedExport:
+    record: ExportRecord
+    progress: Progress
+    result: ExportResult = field(default_factory=ExportResult)
+    _stream: Iterator[bytes] | None = None
+    _session: Session | None = None
+    export_id: str = field(init=False)
+    responses: int = field(init=False)
+    profile: str = field(init=False)
+    filename: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Kept apart from the ORM object: reading an expired one would open a transaction
+        # (and on SQLite take the write lock) before the stream's own read snapshot.
+        self.export_id = self.record.id
+        self.responses = self.record.responses
+        self.profile = self.record.profile
+        self.filename = f"chorus-{self.record.parameters['study']}-{self.record.id[:8]}.zip"
+
+    def chunks(self, commit: Callable[[], None]) -> Iterator[bytes]:
+        """The ZIP, chunk by chunk; records completion (and commits) after the last byte."""
+        assert self._stream is not None and self._session is not None
+        session, size, complete = self._session, 0, False
+        commit()  # the edge has committed already; this makes "before the first byte" certain
+        # One consistent snapshot for every pass, without holding SQLite's write lock (the
+        # progress writer and everyone else keep writing); no effect on PostgreSQL.
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        try:
+            for chunk in self._stream:
+                size += len(chunk)
+                yield chunk
+            complete = True
+        finally:
+            self._finish(session, complete, size, commit)
+
+    def _finish(
+        self, session: Session, complete: bool, size: int, commit: Callable[[], None]
+    ) -> None:
+        session.rollback()  # ends the read snapshot; nothing was written in it
+        record = session.get(ExportRecord, self.export_id)
+        if record is None:  # pragma: no cover - the row was committed by the edge
+            return
+        record.status = "completed" if complete else "incomplete"
+        record.finished_at = utcnow()
+        record.zip_bytes = size
+        record.progress_done = self.progress.done
+        record.progress_total = self.progress.total
+        if complete:
+            record.manifest_sha256 = self.result.manifest_sha256
+        audit.record(
+            session,
+            actor=record.actor,
+            action="export.completed" if complete else "export.interrupted",
+            target=f"study:{record.study_id}",
+            details={
+                "export_id": record.id,
+                "manifest_sha256": self.result.manifest_sha256 if complete else None,
+                "zip_bytes": size,
+                "files": len(self.result.files),
+            },
+        )
+        commit()
+
+
+def _resolve_versions(
+    session: Session, study: Study, wanted: Sequence[str]
+) -> list[tuple[InstrumentVersion, VersionInfo]]:
+    rows = list(
+        session.scalars(
+            select(InstrumentVersion)
+            .join(StudyInstrument, StudyInstrument.instrument_version_id == InstrumentVersion.id)
+            .where(StudyInstrument.study_id == study.id)
+            .order_by(InstrumentVersion.instrument_key, InstrumentVersion.id)
+        )
+    )
+    chosen = rows
+    if wanted:
+        chosen = []
+        for spec in wanted:
+            key, _, version = spec.partition("@")
+            found = [r for r in rows if r.instrument_key == key and version in ("", r.version)]
+            if not found:
+                raise Invalid(
+                    errors={
+                        "instruments": [f"{spec!r} is not an instrument (version) of this study."]
+                    }
+                )
+            chosen.extend(r for r in found if r not in chosen)
+    return [
+        (
+            row,
+            VersionInfo(row.instrument_key, row.version, row.content_hash, instrument_of(row)),
+        )
+        for row in chosen
+    ]
+
+
+def _resolve_sites(
+    study: Study, user: StaffUser | None, codes: Sequence[str], identified: bool
+) -> list[Site]:
+    by_code = {s.code: s for s in study.sites}
+    unknown = [c for c in codes if c not in by_code]
+    if unknown:
+        raise Invalid(errors={"sites": [f"No site {', '.join(unknown)} in this study."]})
+    if user is None:  # the server's own command line with the recovery key
+        return [by_code[c] for c in codes] if codes else list(study.sites)
+    scope = access.export_scope(user.memberships, study.id, identified=identified)
+    if scope is ALL_SITES:
+        return [by_code[c] for c in codes] if codes else list(study.sites)
+    assert isinstance(scope, frozenset)
+    if codes:
+        refused = [c for c in codes if by_code[c].id not in scope]
+        if refused:
+            raise Forbidden(f"You may not export data of site {', '.join(refused)}.")
+        return [by_code[c] for c in codes]
+    allowed = [s for s in study.sites if s.id in scope]
+    if not allowed:
+        raise Forbidden("Your role may not export this study's data.")
+    return allowed
+
+
+def _choose_profile(study: Study, user: StaffUser | None, requested: Profile | None) -> Profile:
+    if user is None:
+        return requested or Profile.NONE
+    if not any(m.study_id == study.id for m in user.memberships):
+        raise NotFound("No such study.")
+    identified = access.export_scope(user.memberships, study.id, identified=True)
+    if requested is Profile.NONE and not identified:
+        raise Forbidden("Your role may only export de-identified data; choose a profile.")
+    if requested is None:
+        return Profile.NONE if identified else Profile.SHIFTED
+    return requested
+
+
+def prepare(
+    session: Session,
+    *,
+    user: StaffUser | None,
+    credential: keys.HolderCredential,
+    request: ExportRequest,
+    deid_key: bytes,
+    channel: Literal["api", "cli", "web"],
+    now: dt.datetime | None = None,
+) -> PreparedExport:
+    """Check access, unlock, count and record the start. The caller commits, then streams.
+
+    ``user`` is the acting staff member (None only for the server's command line with the
+    recovery key, which the server's operator already holds)."""
+    now = now or utcnow()
+    study = keys.study_by_slug(session, request.study_slug)
+    profile = _choose_profile(study, user, request.profile)
+    sites = _resolve_sites(study, user, request.sites, identified=not profile.deidentified)
+    if user is not None and not profile.deidentified:
+        for site in sites:
+            access.require(user.memberships, access.Permission.EXPORT_DATA, study.id, site.id)
+    versions = _resolve_versions(session, study, request.instruments)
+    language = request.options.language
+    if language and not any(language in info.instrument.languages for _row, info in versions):
+        raise Invalid(
+            errors={"language": [f"No instrument in this export is written in {language!r}."]}
+        )
+    if request.since and request.until and request.until < request.since:
+        raise Invalid(errors={"until": ["Must not be before since."]})
+    options = ExportOptions(**{**request.options.__dict__, "profile": profile})
+
+    unlocked = keys.unlock(session, study, credential, purpose="export")
+    decrypt = crypto.decryptor_for_export(unlocked)
+    del unlocked
+
+    site_ids = [s.id for s in sites]
+    version_ids = {info.stem: row.id for row, info in versions}
+    filters = _filters(study, site_ids, list(version_ids.values()), request.since, request.until)
+    counted = dict(
+        session.execute(
+            select(Response.instrument_version_id, func.count())
+            .join(Participant, Participant.id == Response.participant_id)
+            .where(*filters)
+            .group_by(Response.instrument_version_id)
+        ).all()
+    )
+    counts = {info.stem: int(counted.get(row.id, 0)) for row, info in versions}
+    export_id = str(uuid.uuid4())
+    parameters: dict[str, Any] = {
+        "study": study.slug,
+        "formats": sorted(options.effective_formats),
+        "sites": [s.code for s in sites],
+        "instruments": [info.reference for _row, info in versions],
+        "since": request.since.isoformat() if request.since else None,
+        "until": request.until.isoformat() if request.until else None,
+        "labels": options.labels,
+        "language": options.language,
+        "delimiter": options.delimiter,
+        "decimal": options.decimal,
+        "bom": options.bom,
+        "profile": profile.value,
+    }
+    actor = f"staff:{user.id}" if user is not None else credential.actor
+    record = ExportRecord(
+        id=export_id,
+        study_id=study.id,
+        actor=actor,
+        staff_user_id=user.id if user is not None else None,
+        channel=channel,
+        parameters=parameters,
+        profile=profile.value,
+        responses=sum(counts.values()),
+        started_at=now,
+    )
+    session.add(record)
+    audit.record(
+        session,
+        actor=actor,
+        action="export.started",
+        target=f"study:{study.id}",
+        details={"export_id": export_id, "responses": sum(counts.values()), **parameters},
+        now=now,
+    )
+    session.flush()
+
+    deid = Deidentifier(profile, deid_key, study.id)
+    source = _record_source(
+        session,
+        study.id,
+        {info.stem: (row.id, info) for row, info in versions},
+        filters,
+        decrypt,
+        deid,
+    )
+    progress = Progress(on_change=_progress_writer(session, export_id))
+    prepared = PreparedExport(record=record, progress=progress, _session=session)
+    prepared._stream = stream_export(
+        study=StudyInfo(study.id, study.slug, study.name),
+        versions=[info for _row, info in versions],
+        options=options,
+        source=source,
+        counts=counts,
+        parameters=parameters,
+        progress=progress,
+        result=prepared.result,
+        now=now,
+        chorus_version=chorus_version(),
+        export_id=export_id,
+    )
+    record.progress_total = 0
+    return prepared
+
+
+def _filters(
+    study: Study,
+    site_ids: list[int],
+    version_ids: list[int],
+    since: dt.date | None,
+    until: dt.date | None,
+) -> list[Any]:
+    filters: list[Any] = [
+        Response.study_id == study.id,
+        Participant.site_id.in_(site_ids),
+        Response.instrument_version_id.in_(version_ids),
+    ]
+    if since is not None:
+        filters.append(Response.finished_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+    if until is not None:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        filters.append(Response.finished_at < end)
+    return filters
+
+
+def _progress_writer(session: Session, export_id: str) -> Callable[[Progress], None]:
+    """Write progress to the history row every few seconds, on its own connection, so other
+    workers can read it while this one streams (the export's own transaction stays open)."""
+    engine = cast(Engine, session.get_bind())
+    last = [0.0]
+
+    def write(progress: Progress) -> None:
+        moment = time.monotonic()
+        if moment - last[0] < PROGRESS_EVERY_SECONDS and progress.done < progress.total:
+            return
+        last[0] = moment
+        with engine.begin() as connection:
+            connection.execute(
+                update(ExportRecord)
+                .where(ExportRecord.id == export_id)
+                .values(progress_done=progress.done, progress_total=progress.total)
+            )
+
+    return write
+
+
+def _record_source(
+    session: Session,
+    study_id: int,
+    versions: dict[str, tuple[int, VersionInfo]],
+    filters: list[Any],
+    decrypt: Callable[[bytes, crypto.SealContext], dict[str, Any]],
+    deid: Deidentifier,
+) -> Callable[[Sequence[str] | None, Literal["time", "participant"]], Iterator[Record]]:
+    by_id = {version_id: info for version_id, info in versions.values()}
+    zones: dict[str, ZoneInfo] = {}
+
+    def records(
+        stems: Sequence[str] | None, order: Literal["time", "participant"]
+    ) -> Iterator[Record]:
+        wanted = [versions[s][0] for s in stems] if stems is not None else list(by_id)
+        query = (
+            select(
+                Response.id,
+                Response.participant_id,
+                Response.instrument_version_id,
+                Response.respondent_type,
+                Response.answered_by_caregiver_id,
+                Response.language,
+                Response.started_at,
+                Response.finished_at,
+                Response.sealed,
+                Response.hard_to_understand,
+                Participant.code,
+                Participant.arm,
+                Participant.time_zone,
+                Site.code,
+                StudySchedule.name,
+                Occurrence.key,
+                Occurrence.opens_at,
+                Occurrence.closes_at,
+                Occurrence.completed_at,
+            )
+            .join(Participant, Participant.id == Response.participant_id)
+            .join(Site, Site.id == Participant.site_id)
+            .outerjoin(Occurrence, Occurrence.response_id == Response.id)
+            .outerjoin(StudySchedule, StudySchedule.id == Occurrence.schedule_id)
+            .where(*filters, Response.instrument_version_id.in_(wanted))
+        )
+        if order == "participant":
+            query = query.order_by(Response.participant_id, Response.finished_at, Response.id)
+        else:
+            query = query.order_by(Response.finished_at, Response.id)
+        # A server-side cursor on PostgreSQL (psycopg named cursor), batches on SQLite.
+        rows = session.execute(query.execution_options(yield_per=BATCH, stream_results=True))
+        for row in rows:
+            (
+                response_id,
+                participant_id,
+                version_id,
+                respondent_type,
+                caregiver_id,
+                language,
+                started_at,
+                finished_at,
+                sealed,
+                hard,
+                code,
+                arm,
+                zone_name,
+                site_code,
+                schedule_name,
+                occurrence_key,
+                opens_at,
+                closes_at,
+                completed_at,
+            ) = tuple(row)
+            info = by_id[version_id]
+            context = crypto.SealContext(
+                study_id=str(study_id),
+                response_id=response_id,
+                instrument_version=f"{info.key}@{info.version}#{info.content_hash}",
+            )
+            payload = decrypt(sealed, context)
+            zone = zones.get(zone_name) or zones.setdefault(zone_name, ZoneInfo(zone_name))
+            occasion = None
+            if occurrence_key is not None:
+                occasion = Occasion(
+                    schedule=schedule_name,
+                    visit=occurrence_key,
+                    opens_at=deid.moment(opens_at, participant_id),
+                    closes_at=deid.moment(closes_at, participant_id),
+                    timing="late" if completed_at and completed_at >= closes_at else "on_time",
+                )
+            yield Record(
+                response_id=response_id,
+                participant=deid.participant(participant_id, code),
+                site=site_code,
+                arm=arm or "",
+                respondent_type=respondent_type,
+                answered_by=deid.caregiver(caregiver_id),
+                occasion=occasion,
+                started_at=deid.moment(started_at, participant_id),
+                finished_at=deid.moment(finished_at, participant_id),
+                started_local=deid.moment(started_at.astimezone(zone), participant_id),
+                finished_local=deid.moment(finished_at.astimezone(zone), participant_id),
+                time_zone=zone_name,
+                language=language,
+                version=info,
+                answers=deid.answers(info.instrument, payload.get("answers", {}), participant_id),
+                scores=payload.get("scores", {}),
+                hard_to_understand=tuple(hard or ()),
+            )
+
+    return records
+
+
+def _require_export_access(user: StaffUser, study_id: int) -> None:
+    if not any(m.study_id == study_id for m in user.memberships):
+        raise NotFound("No such study.")
+    if not (
+        access.export_scope(user.memberships, study_id, identified=False)
+        or access.export_scope(user.memberships, study_id, identified=True)
+    ):
+        raise Forbidden()
+
+
+def history(session: Session, user: StaffUser, study: Study, limit: int = 50) -> list[ExportRecord]:
+    """Past exports of a study, newest first, for those who may export from it. Downloading
+    again means exporting again (and unlocking again): nothing of a past ZIP is kept."""
+    _require_export_access(user, study.id)
+    return list(
+        session.scalars(
+            select(ExportRecord)
+            .where(ExportRecord.study_id == study.id)
+            .order_by(ExportRecord.started_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def progress_of(session: Session, user: StaffUser, export_id: str) -> ExportRecord:
+    """One export as last written (progress_done of progress_total, status): what the export
+    page polls while the download streams."""
+    record = session.get(ExportRecord, export_id)
+    if record is None:
+        raise NotFound("No such export.")
+    _require_export_access(user, record.study_id)
+    session.refresh(record)
+    return record
