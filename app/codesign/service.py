@@ -303,9 +303,14 @@ def _require_editable(draft: Draft) -> None:
         )
 
 
+_LOADER_ITEM_PREFIX: Final = re.compile(r"^page '[^']*' items\[\d+\]\.?")
+
+
 def _problem_key(problem: Problem, part_key: str) -> str:
+    """The field a loader problem is about, as a path in the edited part when it is there."""
+    field = _LOADER_ITEM_PREFIX.sub("", problem.field) or "item"
     own = problem.item_id == (None if part_key == doc.INSTRUMENT_PART else part_key)
-    return problem.field if own else f"item '{problem.item_id}' {problem.field}"
+    return field if own else f"item '{problem.item_id}' {field}"
 
 
 def _new_errors(
