@@ -15,6 +15,7 @@ only they made. Edits are refused while a draft is in review or approved.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -1455,8 +1456,12 @@ def submit_for_review(
             f"Only a draft can be submitted; this one is {draft.state.replace('_', ' ')}."
         )
     clean_note = _clean_text(note, "note", MAX_NOTE, required=False)
-    digest = _content_hash(session, draft)
-    if draft.base_version is not None and draft.base_version.content_hash == digest:
+    loaded = _loaded(draft, _document(_parts(session, draft)))
+    base = draft.base_version
+    # Only the version number differs from the base: there is nothing for anyone to review.
+    if base is not None and content_hash(dataclasses.replace(loaded, version=base.version)) == (
+        base.content_hash
+    ):
         raise Invalid(
             f"Nothing has changed since {draft.base_version.label}; there is nothing to review.",
             errors={"draft": ["no changes"]},
