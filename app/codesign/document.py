@@ -379,3 +379,31 @@ def check_expression(
                     tuple(compiled.names),
                 )
     return ExpressionCheck(True, names=tuple(compiled.names))
+
+
+def wording_grid(
+    item: Mapping[str, Any],
+    field: str,
+    respondent_types: Sequence[str],
+    languages: Sequence[str],
+) -> dict[str, dict[str, str | None]]:
+    """An item's ``text`` or ``help`` as respondent -> language -> text (None: missing), for
+    editing side by side. Shared wording shows the same text under every respondent; its field
+    paths (``text.<language>``) differ from separate wording's (``text.<respondent>.<language>``),
+    see :func:`wording_paths`."""
+    raw = item.get(field)
+    per_respondent = isinstance(raw, dict) and raw and set(raw) <= set(RESPONDENT_TYPES)
+    grid: dict[str, dict[str, str | None]] = {}
+    for respondent in respondent_types:
+        texts = raw.get(respondent) if per_respondent and isinstance(raw, dict) else raw
+        grid[respondent] = {
+            language: texts.get(language) if isinstance(texts, dict) else None
+            for language in languages
+        }
+    return grid
+
+
+def wording_paths(item: Mapping[str, Any], field: str, respondent: str, language: str) -> str:
+    """The field path that edits one cell of :func:`wording_grid` without touching the others:
+    for shared wording, editing one respondent's text makes the wording separate."""
+    return f"{field}.{respondent}.{language}"

@@ -115,3 +115,18 @@ def test_text_slots_name_every_translatable_text_by_part_and_path():
     assert ("fatigue", "scale.min_label") in slots
     assert ("pain_where", "choices.0.label") in slots
     assert ("anything_else", "help") in slots  # shared by both respondents
+
+
+def test_wording_grid_shows_both_respondents_side_by_side():
+    shared = {"id": "q", "type": "yes_no", "text": {"en": "Tired?", "fr": "Fatigué ?"}}
+    grid = doc.wording_grid(shared, "text", ("self", "proxy"), ("en", "fr", "de"))
+    assert grid == {
+        "self": {"en": "Tired?", "fr": "Fatigué ?", "de": None},
+        "proxy": {"en": "Tired?", "fr": "Fatigué ?", "de": None},
+    }
+    path = doc.wording_paths(shared, "text", "proxy", "de")
+    edited = doc.set_field(shared, path, "Müde?", respondent_types=("self", "proxy"))
+    assert doc.wording_grid(edited, "text", ("self", "proxy"), ("de",)) == {
+        "self": {"de": None},
+        "proxy": {"de": "Müde?"},
+    }

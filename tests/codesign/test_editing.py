@@ -274,3 +274,51 @@ def test_a_new_instrument_starts_valid_and_its_id_is_unique(session, world):
             session, world.author, world.study, instrument_key="Bad Name", title="X"
         )
     session.rollback()
+
+
+def test_scoring_options_and_ranges_are_edited_as_fields_and_checked(session, world, draft):
+    instrument_revision = revision(session, world.author, draft.id, INSTRUMENT_PART)
+    with pytest.raises(Invalid) as refused:
+        codesign.edit(
+            session,
+            world.author,
+            draft.id,
+            INSTRUMENT_PART,
+            {"scores.0.items": ["fatigue", "anything_else"]},
+            instrument_revision,
+        )
+    session.rollback()
+    assert refused.value.errors == {
+        "scores.symptom_burden.items": [
+            "score 'symptom_burden': items: 'anything_else' is a long_text item and cannot be scored"
+        ]
+    }
+    codesign.edit(
+        session,
+        world.author,
+        draft.id,
+        INSTRUMENT_PART,
+        {
+            "scores.0.items": ["fatigue", "pain"],
+            "scores.0.method": "sum",
+            "choice_sets.sleep.0.score": 5,
+        },
+        instrument_revision,
+    )
+    codesign.edit(
+        session,
+        world.author,
+        draft.id,
+        "pain_where",
+        {"required": True, "max_choices": 3},
+        revision(session, world.author, draft.id, "pain_where"),
+    )
+    session.commit()
+    view = codesign.get_draft(session, world.author, draft.id)
+    assert view.document["scores"][0]["method"] == "sum"
+    assert view.document["choice_sets"]["sleep"][0]["score"] == 5
+    diff = codesign.diff_with_base(session, world.author, draft.id)
+    assert {(c.kind, c.comparability) for c in diff.breaking} == {
+        ("scoring_changed", "breaks"),
+        ("options_recoded", "breaks"),
+    }
