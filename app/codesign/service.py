@@ -338,22 +338,31 @@ def _refuse_new_errors(
         )
 
 
+def _part_translations(
+    key: str, body: Mapping[str, Any], default: str
+) -> dict[str, tuple[str, str]]:
+    """field with language -> (translation, source text) for every translation in one part."""
+    instrument, items = (body, []) if key == doc.INSTRUMENT_PART else ({}, [(key, body)])
+    return {
+        slot.field(language): (text, slot.texts[default])
+        for slot in doc.text_slots(instrument, items)
+        if slot.part == key and default in slot.texts
+        for language, text in slot.texts.items()
+        if language != default
+    }
+
+
 def _record_sources(
-    part: DraftPart, body: Mapping[str, Any], document: Mapping[str, Any], fields: Iterable[str]
+    part: DraftPart, before: Mapping[str, Any], after: Mapping[str, Any], default: str
 ) -> None:
-    """Remember which source text each translation written by ``fields`` was made from."""
-    default = doc.default_language(document)
-    languages = set(document.get("languages") or [])
-    sources = dict(part.translation_sources or {})
-    for path in fields:
-        head, _, language = path.rpartition(".")
-        if not head or language == default or language not in languages:
-            continue
-        source = doc.get_field(body, f"{head}.{default}")
-        if isinstance(source, str) and isinstance(doc.get_field(body, path), str):
-            sources[path] = doc.source_hash(source)
-        elif doc.get_field(body, path) is None:
-            sources.pop(path, None)
+    """A translation written (or rewritten) by an edit was made from the source text beside it
+    now; translations the edit did not touch keep the fingerprint they had."""
+    old = _part_translations(part.key, before, default)
+    new = _part_translations(part.key, after, default)
+    sources = {k: v for k, v in (part.translation_sources or {}).items() if k in new}
+    for field_path, (text, source) in new.items():
+        if field_path not in old or old[field_path][0] != text:
+            sources[field_path] = doc.source_hash(source)
     part.translation_sources = sources
 
 
@@ -361,16 +370,8 @@ def _all_sources(
     body: Mapping[str, Any], part_key: str, document: Mapping[str, Any]
 ) -> dict[str, str]:
     """Fingerprints for every translation already in a part (a draft's starting point)."""
-    instrument, items = doc.split(document)
-    slots = doc.text_slots(instrument, items)
-    default = doc.default_language(document)
-    return {
-        slot.field(language): doc.source_hash(slot.texts[default])
-        for slot in slots
-        if slot.part == part_key and default in slot.texts
-        for language in slot.texts
-        if language != default
-    }
+    translations = _part_translations(part_key, body, doc.default_language(document))
+    return {field: doc.source_hash(source) for field, (_text, source) in translations.items()}
 
 
 def _check_version_free(session: Session, key: str, version: str) -> None:
@@ -703,7 +704,7 @@ def _apply(
                 created_at=now,
             )
         )
-    _record_sources(part, body, after_document, changed)
+    _record_sources(part, part.body, body, doc.default_language(after_document))
     part.body = body
     part.revision += 1
     part.updated_at = now
@@ -1295,9 +1296,14 @@ def confirm_translation(
             current=part.body,
             changed_by=part.updated_by,
         )
-    if not isinstance(_safe_get(part.body, field), str):
+    default = doc.default_language(parts[doc.INSTRUMENT_PART].body)
+    translations = _part_translations(part_key, part.body, default)
+    if field not in translations:
         raise Invalid(errors={field: ["There is no translation here to confirm."]})
-    _record_sources(part, part.body, _document(parts), [field])
+    part.translation_sources = {
+        **(part.translation_sources or {}),
+        field: doc.source_hash(translations[field][1]),
+    }
     part.revision += 1
     part.updated_at = utcnow()
     part.updated_by = user.id

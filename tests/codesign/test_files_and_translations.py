@@ -239,3 +239,34 @@ def test_readability_warns_above_the_studys_target(session, world):
     with pytest.raises(Invalid):
         codesign.set_readability_target(session, world.coordinator, world.study, 0)
     session.rollback()
+
+
+def test_rewriting_a_whole_wording_with_its_translations_keeps_them_current(session, world):
+    draft = codesign.create_draft_from_published(session, world.author, world.study, world.diary.id)
+    session.commit()
+    rev = revision(session, world.author, draft.id, "mood")
+    codesign.edit(
+        session,
+        world.author,
+        draft.id,
+        "mood",
+        {
+            "text.self": {
+                "en": "How was your mood?",
+                "fr": "Votre humeur ?",
+                "es": "¿Su ánimo?",
+                "de": "Ihre Stimmung?",
+            }
+        },
+        rev,
+    )
+    session.commit()
+    status = codesign.translation_status(session, world.author, draft.id)
+    assert all(language.stale == 0 for language in status.languages)
+    # Only the English changes: all three translations of that text are stale.
+    codesign.edit(
+        session, world.author, draft.id, "mood", {"text.self.en": "How did you feel?"}, rev + 1
+    )
+    session.commit()
+    status = codesign.translation_status(session, world.author, draft.id)
+    assert [(s.language, s.stale) for s in status.languages] == [("fr", 1), ("es", 1), ("de", 1)]
