@@ -334,11 +334,13 @@ def check_expression(
     *,
     part: str,
     field: str,
+    new_item_before: str | None = None,
 ) -> ExpressionCheck:
     """Check ``source`` as the expression of ``field`` in ``part``, as it would be on saving.
 
     Fields: on an item ``show_when`` and ``constraint.condition``; on the instrument part
-    ``pages.N.show_when``, ``scores.N.when`` and ``alerts.N.when``.
+    ``pages.N.show_when``, ``scores.N.when`` and ``alerts.N.when``. An item not yet in the
+    draft (an add-item form) is checked as if placed before ``new_item_before`` (default: last).
     """
     item_ids = [item_id for item_id, _ in items]
     earlier: list[str] | None = None
@@ -346,7 +348,11 @@ def check_expression(
     tokens = field.split(".")
     if part != INSTRUMENT_PART:
         if part not in item_ids:
-            raise FieldPathError(f"there is no item '{part}'")
+            if new_item_before is not None and new_item_before not in item_ids:
+                raise FieldPathError(f"there is no item '{new_item_before}'")
+            at = item_ids.index(new_item_before) if new_item_before else len(item_ids)
+            item_ids = [*item_ids[:at], part, *item_ids[at:]]
+            known = item_ids
         if field not in ("show_when", "constraint.condition"):
             raise FieldPathError(f"{field}: not an expression field of an item")
         position = item_ids.index(part)

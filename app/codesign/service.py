@@ -788,16 +788,26 @@ def edit(
 
 
 def check_expression(
-    session: Session, user: StaffUser, draft_id: int, source: str, *, part_key: str, field: str
+    session: Session,
+    user: StaffUser,
+    draft_id: int,
+    source: str,
+    *,
+    part_key: str,
+    field: str,
+    new_item_before: str | None = None,
 ) -> doc.ExpressionCheck:
     """Check one expression as it is typed (nothing saved): the same language and the same
     message as saving it would give. Fields: an item's ``show_when`` or
     ``constraint.condition``; the instrument's ``pages.N.show_when``, ``scores.N.when``,
-    ``alerts.N.when``."""
+    ``alerts.N.when``. For an item being added, ``part_key`` is its new id and
+    ``new_item_before`` the item it will precede (None: last)."""
     draft = _load(session, user, draft_id)
     instrument, items = _split_parts(_parts(session, draft))
     try:
-        return doc.check_expression(instrument, items, source, part=part_key, field=field)
+        return doc.check_expression(
+            instrument, items, source, part=part_key, field=field, new_item_before=new_item_before
+        )
     except doc.FieldPathError as error:
         raise Invalid(errors={"field": [str(error)]}) from error
 

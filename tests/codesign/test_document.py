@@ -130,3 +130,13 @@ def test_wording_grid_shows_both_respondents_side_by_side():
         "self": {"de": None},
         "proxy": {"de": "Müde?"},
     }
+
+
+def test_a_new_items_expression_is_checked_where_it_will_be_placed():
+    instrument, items = diary()
+    at_start = doc.check_expression(
+        instrument, items, "pain > 0", part="new_item", field="show_when", new_item_before="fatigue"
+    )
+    assert not at_start.ok and "not an earlier item" in (at_start.message or "")
+    at_end = doc.check_expression(instrument, items, "pain > 0", part="new_item", field="show_when")
+    assert at_end.ok
