@@ -1,7 +1,8 @@
 """Uploaded files into instrument YAML: the single entry point for every file format.
 
-An importer takes the file's bytes and name and returns ``(yaml_text, notes)``: the instrument
-as an ``instruments/`` file plus what the conversion wants a person to know. The draft is then
+An importer takes the file's bytes and name and returns ``(yaml_text, report)``: the instrument
+as an ``instruments/`` file plus what the conversion wants a person to know (a list of notes,
+one note, or None; each shown as text). The draft is then
 made from the YAML exactly as from an uploaded ``.yaml`` file, so every format gets the same
 check. XLSForm and FHIR Questionnaire importers (issue #16) register here by file suffix.
 """
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Final
+from typing import Any, Final
 
 from app.errors import Invalid
 
-Importer = Callable[[bytes, str], tuple[str, list[str]]]
+Importer = Callable[[bytes, str], tuple[str, Any]]
 
 MAX_UPLOAD_BYTES: Final = 2 * 1024 * 1024
 
@@ -37,7 +38,16 @@ def register(suffix: str, importer: Importer) -> None:
     IMPORTERS[suffix.lower()] = importer
 
 
-def to_instrument_yaml(data: bytes, filename: str) -> tuple[str, list[str]]:
+def _notes(report: Any) -> tuple[str, ...]:
+    if report is None:
+        return ()
+    if isinstance(report, list | tuple):
+        return tuple(str(note) for note in report)
+    return (str(report),)
+
+
+def to_instrument_yaml(data: bytes, filename: str) -> tuple[str, tuple[str, ...]]:
+    """``(yaml_text, notes)`` for an uploaded file, by its suffix."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise Invalid(
             f"{filename} is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB.",
@@ -51,4 +61,5 @@ def to_instrument_yaml(data: bytes, filename: str) -> tuple[str, list[str]]:
             f"{filename}: files ending in '{suffix or '(nothing)'}' cannot be read; use {known}.",
             errors={"file": [f"unsupported file type '{suffix}'"]},
         )
-    return importer(data, filename)
+    yaml_text, report = importer(data, filename)
+    return yaml_text, _notes(report)

@@ -134,6 +134,12 @@ class DraftView:
 
 
 @dataclass(frozen=True)
+class ImportedDraft:
+    draft: Draft
+    notes: tuple[str, ...]  # what a format converter wants the uploader to know
+
+
+@dataclass(frozen=True)
 class Thread:
     root: Comment
     replies: tuple[Comment, ...]
@@ -616,12 +622,12 @@ def create_draft_from_published(
 
 def import_draft(
     session: Session, user: StaffUser, study: Study, data: bytes, filename: str
-) -> Draft:
+) -> ImportedDraft:
     """An uploaded file as a new draft; refused with every problem, per item, if it does not
     pass ``chorus instruments check``. A file for a published instrument becomes a draft of
     its next version (it must carry a version not yet published)."""
     _require_author(user, study.id)
-    yaml_text, _notes = importers.to_instrument_yaml(data, filename)
+    yaml_text, notes = importers.to_instrument_yaml(data, filename)
     instrument, problems = parse_instrument(yaml_text, filename)
     if instrument is None:
         raise Invalid(
@@ -634,7 +640,7 @@ def import_draft(
         .order_by(InstrumentVersion.id.desc())
         .limit(1)
     )
-    return _create(
+    draft = _create(
         session,
         user,
         study,
@@ -643,6 +649,7 @@ def import_draft(
         authored=True,
         action="codesign.draft_imported",
     )
+    return ImportedDraft(draft, notes)
 
 
 # -- editing ----------------------------------------------------------------------------------

@@ -63,10 +63,12 @@ def test_an_invalid_upload_is_refused_with_each_problem_per_item_as_the_check_re
 
 
 def test_a_valid_upload_becomes_a_draft_and_downloads_as_an_equivalent_file(session, world):
-    draft = codesign.import_draft(
+    imported = codesign.import_draft(
         session, world.author, world.study, GOOD.encode(), "walk_test.yaml"
     )
     session.commit()
+    draft = imported.draft
+    assert imported.notes == ()
     view = codesign.get_draft(session, world.author, draft.id)
     assert [p.key for p in view.items] == ["walked", "minutes"] and draft.base_version_id is None
     name, text = codesign.download(
@@ -96,7 +98,7 @@ def test_uploading_a_published_version_again_is_refused_and_a_new_version_is_a_d
         world.study,
         text.replace('version: "1.0.0"', 'version: "2.0.0"').encode(),
         "daily_symptom_diary.yaml",
-    )
+    ).draft
     session.commit()
     assert (draft.version, draft.base_version_id) == ("2.0.0", world.diary.id)
 
@@ -107,13 +109,16 @@ def test_uploads_of_other_formats_go_through_the_one_importer_entry_point(sessio
     session.rollback()
     register(".walk", lambda data, name: (GOOD, [f"converted {name}"]))
     try:
-        draft = codesign.import_draft(session, world.author, world.study, b"anything", "form.walk")
+        imported = codesign.import_draft(
+            session, world.author, world.study, b"anything", "form.walk"
+        )
         session.commit()
     finally:
         from app.codesign.importers import IMPORTERS
 
         IMPORTERS.pop(".walk")
-    assert draft.instrument_key == "walk_test"
+    assert imported.draft.instrument_key == "walk_test"
+    assert imported.notes == ("converted form.walk",)
 
 
 def _rows(text):
