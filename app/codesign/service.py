@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -732,6 +733,34 @@ def _safe_get(body: Mapping[str, Any], path: str) -> Any:
         return None
 
 
+MAX_VALUE_TEXT: Final = 4000
+MAX_VALUE_DEPTH: Final = 12
+
+
+def _value_problem(value: Any, depth: int = 0) -> str | None:
+    """Why ``value`` cannot be a field's value (None: it can): plain JSON data only, texts
+    without control characters and of a sane length."""
+    if depth > MAX_VALUE_DEPTH:
+        return "the value is nested too deeply"
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "numbers must be finite"
+    if isinstance(value, str):
+        if len(value) > MAX_VALUE_TEXT:
+            return f"use at most {MAX_VALUE_TEXT} characters"
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in value):
+            return "remove control characters"
+        return None
+    if isinstance(value, list):
+        return next((p for v in value if (p := _value_problem(v, depth + 1))), None)
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            return "field names must be text"
+        return next((p for v in value.values() if (p := _value_problem(v, depth + 1))), None)
+    return f"a {type(value).__name__} cannot be stored in an instrument"
+
+
 def _changed_body(
     part_key: str, body: Mapping[str, Any], changes: Mapping[str, Any], document: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -744,11 +773,13 @@ def _changed_body(
         if part_key == doc.INSTRUMENT_PART and first in _FIXED_INSTRUMENT_FIELDS:
             errors[path] = [f"{first}: cannot be changed in a draft"]
             continue
-        if part_key == doc.INSTRUMENT_PART and first == "pages" and path.endswith(".items"):
-            errors[path] = ["add, move or remove items instead of editing the page's item list"]
+        tokens = path.split(".")
+        if part_key == doc.INSTRUMENT_PART and first == "pages" and tokens[2:3] in ([], ["items"]):
+            errors[path] = ["add, move or remove items instead of editing a page's items or pages"]
             continue
-        if part_key == doc.INSTRUMENT_PART and path.startswith("pages.") and path.count(".") == 1:
-            errors[path] = ["add, move or remove items instead of editing pages whole"]
+        problem = _value_problem(value)
+        if problem:
+            errors[path] = [problem]
             continue
         try:
             result = doc.set_field(result, path, value, respondent_types=doc.respondents(document))

@@ -322,3 +322,36 @@ def test_scoring_options_and_ranges_are_edited_as_fields_and_checked(session, wo
         ("scoring_changed", "breaks"),
         ("options_recoded", "breaks"),
     }
+
+
+def test_values_that_are_not_plain_text_or_numbers_and_page_structure_are_refused(
+    session, world, draft
+):
+    rev = revision(session, world.author, draft.id, "pain")
+    for value, words in (
+        ("How much\x00pain?", "control characters"),
+        (float("nan"), "finite"),
+        ({1: "x"}, "field names"),
+        ({"a"}, "cannot be stored"),
+        ("x" * 5000, "at most"),
+    ):
+        with pytest.raises(Invalid) as refused:
+            codesign.edit(session, world.author, draft.id, "pain", {"text.self.en": value}, rev)
+        session.rollback()
+        assert words in refused.value.errors["text.self.en"][0]
+    instrument_revision = revision(session, world.author, draft.id, INSTRUMENT_PART)
+    for path in ("pages", "pages.0", "pages.0.items", "pages.0.items.1"):
+        with pytest.raises(Invalid):
+            codesign.edit(
+                session, world.author, draft.id, INSTRUMENT_PART, {path: []}, instrument_revision
+            )
+        session.rollback()
+    codesign.edit(
+        session,
+        world.author,
+        draft.id,
+        INSTRUMENT_PART,
+        {"pages.0.title.en": "Your body"},
+        instrument_revision,
+    )
+    session.commit()
