@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -37,7 +37,9 @@ class Draft(Base):
             "state IN ('draft', 'in_review', 'changes_requested', 'approved', 'published')",
             name="known_state",
         ),
-        Index("ix_codesign_drafts_study_key", "study_id", "instrument_key"),
+        # One draft per version in a study: two people starting the same version at once get
+        # a clear refusal instead of two drafts that cannot both be published.
+        UniqueConstraint("study_id", "instrument_key", "version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

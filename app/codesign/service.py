@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import access
@@ -48,7 +49,7 @@ from app.codesign.models import (
     SuggestionStatus,
     Transition,
 )
-from app.db import utcnow
+from app.db import insert_unique, utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.instruments.canonical import content_hash
 from app.instruments.loader import Problem, parse_instrument
@@ -396,6 +397,20 @@ def _check_version_free(session: Session, key: str, version: str) -> None:
         )
 
 
+def _claim_version(session: Session, draft: Draft, version: str) -> None:
+    """Give the draft a new version number: not published, not another draft's in the study
+    (the unique constraint decides between two people doing it at once)."""
+    _check_version_free(session, draft.instrument_key, version)
+    try:
+        with session.begin_nested():
+            draft.version = version
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            f"This study already has a draft of {draft.instrument_key} {version}."
+        ) from error
+
+
 def _next_minor(version: str) -> str:
     major, minor, _patch = (int(part) for part in version.split("."))
     return f"{major}.{minor + 1}.0"
@@ -484,8 +499,11 @@ def _create(
         owner_id=user.id,
         state=DraftState.DRAFT.value,
     )
-    session.add(draft)
-    session.flush()
+    if not insert_unique(session, draft):
+        raise Conflict(
+            f"This study already has a draft of {instrument.id} {instrument.version}; "
+            "open it, or give this one another version."
+        )
     instrument_body, items = doc.split(document)
     for key, body in [(doc.INSTRUMENT_PART, instrument_body), *items]:
         session.add(
@@ -694,8 +712,7 @@ def _apply(
     )
     _refuse_new_errors(draft, before_document, after_document, part_key)
     if part_key == doc.INSTRUMENT_PART and "version" in changed:
-        _check_version_free(session, draft.instrument_key, str(body.get("version")))
-        draft.version = str(body["version"])
+        _claim_version(session, draft, str(body.get("version")))
     now = utcnow()
     for path in changed:
         session.add(

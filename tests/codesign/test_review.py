@@ -156,3 +156,41 @@ def test_a_new_instrument_is_its_creators_work_and_needs_others_to_approve(sessi
         "1.0.0",
         f"staff:{world.coordinator.id}",
     )
+
+
+def test_one_draft_per_version_in_a_study(session, world, edited_draft):
+    with pytest.raises(Conflict, match="already has a draft"):
+        codesign.create_draft_from_published(session, world.author2, world.study, world.diary.id)
+    session.rollback()
+    other = codesign.create_draft_from_published(
+        session, world.author2, world.study, world.diary.id, version="2.0.0"
+    )
+    session.commit()
+    instrument_revision = next(
+        p.revision for p in [codesign.get_draft(session, world.author2, other.id).instrument]
+    )
+    with pytest.raises(Conflict, match="already has a draft"):
+        codesign.edit(
+            session,
+            world.author2,
+            other.id,
+            "@instrument",
+            {"version": "1.1.0"},
+            instrument_revision,
+        )
+    session.rollback()
+    with pytest.raises(Conflict, match="already published"):
+        codesign.edit(
+            session,
+            world.author2,
+            other.id,
+            "@instrument",
+            {"version": "1.0.0"},
+            instrument_revision,
+        )
+    session.rollback()
+    codesign.edit(
+        session, world.author2, other.id, "@instrument", {"version": "3.0.0"}, instrument_revision
+    )
+    session.commit()
+    assert codesign.get_draft(session, world.author2, other.id).draft.version == "3.0.0"

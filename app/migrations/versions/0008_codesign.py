@@ -34,10 +34,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['owner_id'], ['staff_users.id'], name=op.f('fk_codesign_drafts_owner_id_staff_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['published_version_id'], ['instrument_versions.id'], name=op.f('fk_codesign_drafts_published_version_id_instrument_versions'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['study_id'], ['studies.id'], name=op.f('fk_codesign_drafts_study_id_studies'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_codesign_drafts'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_codesign_drafts')),
+    sa.UniqueConstraint('study_id', 'instrument_key', 'version', name=op.f('uq_codesign_drafts_study_id_instrument_key_version'))
     )
-    with op.batch_alter_table('codesign_drafts', schema=None) as batch_op:
-        batch_op.create_index('ix_codesign_drafts_study_key', ['study_id', 'instrument_key'], unique=False)
 
     op.create_table('codesign_settings',
     sa.Column('study_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -176,7 +175,4 @@ def downgrade():
     op.drop_table('codesign_comments')
     op.drop_table('codesign_approvals')
     op.drop_table('codesign_settings')
-    with op.batch_alter_table('codesign_drafts', schema=None) as batch_op:
-        batch_op.drop_index('ix_codesign_drafts_study_key')
-
     op.drop_table('codesign_drafts')
