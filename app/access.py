@@ -142,3 +142,42 @@ def export_scope(
     a de-identified dataset EXPORT_DEIDENTIFIED (site coordinators: their own sites only)."""
     permission = Permission.EXPORT_DATA if identified else Permission.EXPORT_DEIDENTIFIED
     return sites_in_scope(memberships, permission, study_id)
+
+
+# -- instrument co-design (issue #15) ---------------------------------------------------------
+# Instruments are study-wide, but site coordinators are usually site-scoped: a grant at one
+# site or more is enough to take part, as for the other study pages.
+
+CO_DESIGN_PERMISSIONS = (Permission.AUTHOR_INSTRUMENTS, Permission.APPROVE_INSTRUMENTS)
+
+
+class ApprovalSide(enum.StrEnum):
+    """The two kinds of approval a co-designed instrument needs before it is published."""
+
+    PATIENT_GROUP = "patient_group"
+    STUDY_STAFF = "study_staff"
+
+
+def require_any_somewhere(
+    memberships: Iterable[MembershipLike], permissions: Iterable[Permission], study_id: int
+) -> None:
+    """Granted at least one of ``permissions`` at one site or more of the study."""
+    memberships = list(memberships)
+    if not any(m.study_id == study_id for m in memberships):
+        raise NotFound("No such study.")
+    if not any(sites_in_scope(memberships, p, study_id) for p in permissions):
+        raise Forbidden()
+
+
+def approval_sides(memberships: Iterable[MembershipLike], study_id: int) -> frozenset[ApprovalSide]:
+    """For whom a user may approve an instrument: patient-group authors for the patient group,
+    staff who may approve instruments (coordinators, admins) for the study team."""
+    sides: set[ApprovalSide] = set()
+    for m in memberships:
+        if m.study_id != study_id:
+            continue
+        if Role(m.role) is Role.PATIENT_GROUP_AUTHOR:
+            sides.add(ApprovalSide.PATIENT_GROUP)
+        elif Permission.APPROVE_INSTRUMENTS in ROLE_PERMISSIONS[Role(m.role)]:
+            sides.add(ApprovalSide.STUDY_STAFF)
+    return frozenset(sides)

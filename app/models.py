@@ -2,6 +2,16 @@
 
 from app.accounts.models import LoginThrottle, StaffSession, StaffUser
 from app.audit.models import AuditEvent, AuditHead
+from app.codesign.models import (
+    Approval,
+    CodesignSettings,
+    Comment,
+    Draft,
+    DraftChange,
+    DraftPart,
+    Suggestion,
+    Transition,
+)
 from app.exports.models import ExportRecord
 from app.library.models import InstrumentVersion
 from app.news.models import NewsPost
@@ -28,11 +38,17 @@ from app.studies.models import Membership, Site, Study
 __all__ = [
     "Alert",
     "AnchorDate",
+    "Approval",
     "AuditEvent",
     "AuditHead",
     "Caregiver",
     "CaregiverLink",
+    "CodesignSettings",
+    "Comment",
     "Device",
+    "Draft",
+    "DraftChange",
+    "DraftPart",
     "ExportRecord",
     "InstrumentVersion",
     "Invitation",
@@ -52,6 +68,8 @@ __all__ = [
     "StudyInstrument",
     "StudyKey",
     "StudySchedule",
+    "Suggestion",
     "Timetable",
     "TimetablePause",
+    "Transition",
 ]

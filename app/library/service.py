@@ -67,11 +67,34 @@ def publish_paths(
     results = []
     for path in instrument_files(paths):
         instrument, _warnings = load_instrument(path)
-        results.append(_publish_one(session, instrument, path, actor))
+        results.append(
+            _publish_one(session, instrument, path.read_text("utf-8"), str(path), path.name, actor)
+        )
     return results
 
 
-def _publish_one(session: Session, instrument: Instrument, path: Path, actor: str) -> PublishResult:
+def publish_text(
+    session: Session, source_text: str, source_file: str, *, actor: str
+) -> tuple[PublishResult, InstrumentVersion]:
+    """Publish one instrument file given as text (e.g. a co-designed draft), with the same
+    checks and immutability as files on disk. The caller commits."""
+    instrument, problems = parse_instrument(source_text, source_file)
+    if instrument is None:
+        raise InvalidInstrumentFiles([p for p in problems if p.is_error])
+    result = _publish_one(session, instrument, source_text, source_file, source_file, actor)
+    row = _find(session, instrument.id, instrument.version)
+    assert row is not None
+    return result, row
+
+
+def _publish_one(
+    session: Session,
+    instrument: Instrument,
+    source_text: str,
+    where: str,
+    file_name: str,
+    actor: str,
+) -> PublishResult:
     digest = content_hash(instrument)
     existing = _find(session, instrument.id, instrument.version)
     if existing is None:
@@ -79,8 +102,8 @@ def _publish_one(session: Session, instrument: Instrument, path: Path, actor: st
             instrument_key=instrument.id,
             version=instrument.version,
             content_hash=digest,
-            source_text=path.read_text("utf-8"),
-            source_file=path.name,
+            source_text=source_text,
+            source_file=file_name,
             title=_default_title(instrument),
             published_by=actor,
         )
@@ -100,16 +123,16 @@ def _publish_one(session: Session, instrument: Instrument, path: Path, actor: st
                 },
             )
             return PublishResult(
-                path.name, f"{instrument.id} {instrument.version}", PublishStatus.PUBLISHED, digest
+                file_name, f"{instrument.id} {instrument.version}", PublishStatus.PUBLISHED, digest
             )
     assert existing is not None
     if existing.content_hash != digest:
         raise Conflict(
-            f"{path}: {instrument.id} {instrument.version} is already published with different content "
+            f"{where}: {instrument.id} {instrument.version} is already published with different content "
             f"({existing.content_hash}, now {digest}). Published versions never change: "
             f"give the edited file a new `version:` (e.g. {_next_patch(instrument.version)}) and publish again."
         )
-    return PublishResult(path.name, existing.label, PublishStatus.UNCHANGED, digest)
+    return PublishResult(file_name, existing.label, PublishStatus.UNCHANGED, digest)
 
 
 def _find(session: Session, key: str, version: str) -> InstrumentVersion | None:
