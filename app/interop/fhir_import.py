@@ -127,6 +127,11 @@ def _check_version(resource: Mapping[str, Any], name: str) -> None:
     profiles = " ".join(str(p) for p in (resource.get("meta") or {}).get("profile") or [])
     for entry in items:
         stu3 = sorted(_STU3_ITEM_KEYS & set(entry))
+        conditions = entry.get("enableWhen")
+        if isinstance(conditions, list) and any(
+            isinstance(c, dict) and "hasAnswer" in c for c in conditions
+        ):
+            stu3 = stu3 or ["enableWhen.hasAnswer"]
         if stu3:
             raise InteropError(
                 f"{name}: this is a FHIR STU3 (3.0) Questionnaire (item '{entry.get('linkId')}' "

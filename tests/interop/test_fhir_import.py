@@ -217,6 +217,13 @@ def phq9_resource() -> dict[str, Any]:
     return json.loads((QUESTIONNAIRES / "lforms-phq9.json").read_text("utf-8"))
 
 
+def test_stu3_enable_when_has_answer_is_refused_naming_the_version() -> None:
+    resource = phq9_resource()
+    resource["item"][1]["enableWhen"] = [{"question": "/44250-9", "hasAnswer": True}]
+    with pytest.raises(InteropError, match=r"FHIR STU3 \(3\.0\).*item\.enableWhen\.hasAnswer"):
+        import_instrument(json.dumps(resource).encode(), "fhir", source_name="stu3.json")
+
+
 def test_stu3_item_option_is_refused_naming_the_version() -> None:
     resource = phq9_resource()
     resource["item"][0]["option"] = resource["item"][0].pop("answerOption")
