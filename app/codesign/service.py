@@ -1422,12 +1422,18 @@ def import_translations(
     sources = {
         slot.part + "|" + slot.path: slot.texts[default] for slot in slots if default in slot.texts
     }
+    bumped: set[str] = set(by_part)
     for (part_key, field_path), fingerprint in fingerprints.items():
         part = parts[part_key]
         recorded = dict(part.translation_sources or {})
         if recorded.get(field_path) != fingerprint:
             recorded[field_path] = fingerprint
             part.translation_sources = recorded
+            if part_key not in bumped:  # a translation confirmed: the part's state changed
+                bumped.add(part_key)
+                part.revision += 1
+                part.updated_at = utcnow()
+                part.updated_by = user.id
         head = field_path.rpartition(".")[0]
         if doc.source_hash(sources[part_key + "|" + head]) != fingerprint:
             stale += 1
