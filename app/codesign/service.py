@@ -671,6 +671,29 @@ def import_draft(
     return ImportedDraft(draft, notes)
 
 
+def transfer_ownership(
+    session: Session, user: StaffUser, draft_id: int, new_owner_id: int
+) -> Draft:
+    """Hand the draft (and the decisions on its suggestions) to another author of the study:
+    by its owner, or by a study admin when the owner has left."""
+    draft = _load(session, user, draft_id, lock=True)
+    if draft.owner_id != user.id:
+        access.require(user.memberships, Permission.MANAGE_STUDY, draft.study_id)
+    if draft.state == DraftState.PUBLISHED:
+        raise Conflict("This version is published; it has no owner to change.")
+    new_owner = session.get(StaffUser, new_owner_id)
+    if new_owner is None or not new_owner.is_active or not _is_author(new_owner, draft.study_id):
+        raise Invalid(errors={"owner": ["Choose an active author of this study."]})
+    previous = draft.owner_id
+    draft.owner_id = new_owner.id
+    draft.updated_at = utcnow()
+    session.flush()
+    _audit(
+        session, user, "codesign.owner_changed", draft, previous_owner=previous, owner=new_owner.id
+    )
+    return draft
+
+
 # -- editing ----------------------------------------------------------------------------------
 
 
