@@ -671,6 +671,29 @@ def import_draft(
     return ImportedDraft(draft, notes)
 
 
+def transfer_ownership(
+    session: Session, user: StaffUser, draft_id: int, new_owner_id: int
+) -> Draft:
+    """Hand the draft (and the decisions on its suggestions) to another author of the study:
+    by its owner, or by a study admin when the owner has left."""
+    draft = _load(session, user, draft_id, lock=True)
+    if draft.owner_id != user.id:
+        access.require(user.memberships, Permission.MANAGE_STUDY, draft.study_id)
+    if draft.state == DraftState.PUBLISHED:
+        raise Conflict("This version is published; it has no owner to change.")
+    new_owner = session.get(StaffUser, new_owner_id)
+    if new_owner is None or not new_owner.is_active or not _is_author(new_owner, draft.study_id):
+        raise Invalid(errors={"owner": ["Choose an active author of this study."]})
+    previous = draft.owner_id
+    draft.owner_id = new_owner.id
+    draft.updated_at = utcnow()
+    session.flush()
+    _audit(
+        session, user, "codesign.owner_changed", draft, previous_owner=previous, owner=new_owner.id
+    )
+    return draft
+
+
 # -- editing ----------------------------------------------------------------------------------
 
 
@@ -1422,12 +1445,18 @@ def import_translations(
     sources = {
         slot.part + "|" + slot.path: slot.texts[default] for slot in slots if default in slot.texts
     }
+    bumped: set[str] = set(by_part)
     for (part_key, field_path), fingerprint in fingerprints.items():
         part = parts[part_key]
         recorded = dict(part.translation_sources or {})
         if recorded.get(field_path) != fingerprint:
             recorded[field_path] = fingerprint
             part.translation_sources = recorded
+            if part_key not in bumped:  # a translation confirmed: the part's state changed
+                bumped.add(part_key)
+                part.revision += 1
+                part.updated_at = utcnow()
+                part.updated_by = user.id
         head = field_path.rpartition(".")[0]
         if doc.source_hash(sources[part_key + "|" + head]) != fingerprint:
             stale += 1

@@ -355,3 +355,21 @@ def test_values_that_are_not_plain_text_or_numbers_and_page_structure_are_refuse
         instrument_revision,
     )
     session.commit()
+
+
+def test_ownership_passes_to_another_author_who_then_decides_suggestions(session, world, draft):
+    with pytest.raises(Forbidden):  # not the owner, not an admin
+        codesign.transfer_ownership(session, world.author2, draft.id, world.author2.id)
+    session.rollback()
+    with pytest.raises(Invalid):  # a coordinator is not an author
+        codesign.transfer_ownership(session, world.author, draft.id, world.coordinator.id)
+    session.rollback()
+    suggestion = codesign.suggest(session, world.coordinator, draft.id, "pain", "required", False)
+    codesign.transfer_ownership(session, world.author, draft.id, world.author2.id)
+    session.commit()
+    with pytest.raises(Forbidden):
+        codesign.accept_suggestion(session, world.author, suggestion.id)
+    session.rollback()
+    codesign.accept_suggestion(session, world.author2, suggestion.id)
+    session.commit()
+    assert "decide_suggestions" in codesign.get_draft(session, world.author2, draft.id).may

@@ -275,3 +275,26 @@ def test_rewriting_a_whole_wording_with_its_translations_keeps_them_current(sess
     session.commit()
     status = codesign.translation_status(session, world.author, draft.id)
     assert [(s.language, s.stale) for s in status.languages] == [("fr", 1), ("es", 1), ("de", 1)]
+
+
+def test_reimporting_a_reviewed_stale_translation_unchanged_confirms_it(session, world):
+    draft = codesign.create_draft_from_published(session, world.author, world.study, world.diary.id)
+    session.commit()
+    rev = revision(session, world.author, draft.id, "sleep")
+    codesign.edit(
+        session, world.author, draft.id, "sleep", {"text.self.en": "How well did you sleep?"}, rev
+    )
+    session.commit()
+    rows = _rows(codesign.export_translations(session, world.author, draft.id, "fr")[1])
+    sleep = [r for r in rows if (r["part"], r["field"]) == ("sleep", "text.self")]
+    assert sleep[0]["source_text"] == "How well did you sleep?"  # the new source, old French
+    result = codesign.import_translations(session, world.author, draft.id, _csv(sleep))
+    session.commit()
+    assert (result.applied, result.stale) == (0, 0)
+    french = next(
+        s
+        for s in codesign.translation_status(session, world.author, draft.id).languages
+        if s.language == "fr"
+    )
+    assert french.stale == 0
+    assert revision(session, world.author, draft.id, "sleep") == rev + 2
