@@ -12,7 +12,10 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request, session
+
+# Flask's signed cookie session (named so it is never mistaken for a database session).
+from flask import Flask, request
+from flask import session as cookie_session
 from flask_babel import Babel, get_locale
 
 LANGUAGES = ("en", "fr")
@@ -35,7 +38,7 @@ def compile_catalogs(target: Path) -> None:
 
 
 def select_locale() -> str:
-    chosen = session.get(SESSION_KEY)
+    chosen = cookie_session.get(SESSION_KEY)
     if chosen in LANGUAGES:
         return str(chosen)
     return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
