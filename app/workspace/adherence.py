@@ -144,8 +144,17 @@ def grid(
     columns: list[Column] = []
     rows: list[GridRow] = []
     if schedule is not None and people:
-        occurrences = session.scalars(
-            select(Occurrence).where(
+        # Plain rows, not ORM objects: a page holds up to 50 x 62 cells. Occurrence.state reads
+        # only the four timestamps, which the rows carry under the same names.
+        occurrences = session.execute(
+            select(
+                Occurrence.participant_id,
+                Occurrence.key,
+                Occurrence.opens_at,
+                Occurrence.closes_at,
+                Occurrence.completed_at,
+                Occurrence.cancelled_at,
+            ).where(
                 Occurrence.participant_id.in_([p[0] for p in people]),
                 Occurrence.schedule_id == schedule.id,
                 Occurrence.opens_at >= start,
@@ -157,7 +166,10 @@ def grid(
         for occurrence in occurrences:
             if occurrence.key not in first_open or occurrence.opens_at < first_open[occurrence.key]:
                 first_open[occurrence.key] = occurrence.opens_at
-            cells[(occurrence.participant_id, occurrence.key)] = occurrence.state(now)
+            cells[(occurrence.participant_id, occurrence.key)] = Occurrence.state(
+                occurrence,  # type: ignore[arg-type]
+                now,
+            )
         columns = [Column(k, t) for k, t in sorted(first_open.items(), key=lambda kv: kv[1])]
         rows = [
             GridRow(code, site_code, [cells.get((pid, c.key)) for c in columns])
@@ -278,7 +290,15 @@ def _csv_rows(
     schedule_id, schedule_name = schedule.id, schedule.name
     yield HEADER
     statement = (
-        select(Participant.code, Site.code, Occurrence)
+        select(
+            Participant.code,
+            Site.code,
+            Occurrence.key,
+            Occurrence.opens_at,
+            Occurrence.closes_at,
+            Occurrence.completed_at,
+            Occurrence.cancelled_at,
+        )
         .join(Occurrence, Occurrence.participant_id == Participant.id)
         .join(Site, Site.id == Participant.site_id)
         .where(
@@ -289,13 +309,13 @@ def _csv_rows(
         )
         .order_by(Participant.code, Occurrence.opens_at)
     )
-    for code, site_code, occurrence in session.execute(statement):
+    for row in session.execute(statement):
         yield [
-            code,
-            site_code,
+            row[0],
+            row[1],
             schedule_name,
-            occurrence.key,
-            occurrence.opens_at.isoformat(),
-            occurrence.closes_at.isoformat(),
-            occurrence.state(now).value,
+            row.key,
+            row.opens_at.isoformat(),
+            row.closes_at.isoformat(),
+            Occurrence.state(row, now).value,  # type: ignore[arg-type]
         ]

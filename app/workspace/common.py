@@ -61,6 +61,7 @@ class Nav:
     participants: bool
     alerts: bool
     keys: bool
+    audit: bool
 
 
 def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
@@ -73,6 +74,7 @@ def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
         participants=may_somewhere(user, Permission.VIEW_PARTICIPANTS, study),
         alerts=may_somewhere(user, Permission.VIEW_ALERTS, study),
         keys=may(user, Permission.HOLD_STUDY_KEY, study),
+        audit=may(user, Permission.VIEW_AUDIT, study),
     )
 
 

@@ -212,9 +212,26 @@ def test_axe_finds_nothing_on_any_workspace_page(
         "/alerts/",
         "/adherence/",
         "/keys/",
+        "/schedules/",
+        "/schedules/1/retire",
+        "/news/",
+        "/audit/",
     ):
         page.goto(base + path)
         assert_accessible(page, f"{path} {locale}")
+    page.goto("/staff/account/authenticator")
+    assert_accessible(page, f"authenticator {locale}")
+    page.get_by_role("button", name="Set up an authenticator app").or_(
+        page.get_by_role("button", name="Configurer une application d'authentification")
+    ).click()
+    page.locator("code.breakable").wait_for()
+    assert_accessible(page, f"authenticator QR {locale}")
+    page.goto(base + "/news/")
+    page.locator("#title").fill("Visit")
+    page.locator("#body").fill("See you soon.")
+    page.locator("button[value=preview]").click()
+    page.locator(".preview").wait_for()
+    assert_accessible(page, f"news preview {locale}")
     page.goto(base + "/participants/new")
     page.locator("form.stack button[type=submit]").click()
     page.locator(".error-summary").wait_for()

@@ -35,6 +35,9 @@ SEES_PARTICIPANTS = {
 MANAGES_SOMEWHERE = {"admin": _EVERYWHERE, "coord_lyon": _EVERYWHERE, "other_admin": {"other"}}
 SEES_ALERTS = {"admin": _EVERYWHERE, "coord_lyon": _EVERYWHERE, "other_admin": {"other"}}
 HOLDS_KEY = {"admin": _EVERYWHERE, "dm": _EVERYWHERE, "other_admin": {"other"}}
+POSTS_NEWS_SOMEWHERE = MANAGES_SOMEWHERE
+MANAGES_STUDY = {"admin": _EVERYWHERE, "other_admin": {"other"}}
+VIEWS_AUDIT = {"admin": _EVERYWHERE, "dm": _EVERYWHERE, "other_admin": {"other"}}
 
 # Pages about one participant: the target is the participant, so site scope shows.
 VIEWS_PARTICIPANT = {
@@ -46,6 +49,8 @@ VIEWS_PARTICIPANT = {
 }
 MANAGES_PARTICIPANT = {"admin": _EVERYWHERE, "coord_lyon": _LYON, "other_admin": {"other"}}
 ACKNOWLEDGES_ALERT = {"admin": _EVERYWHERE, "coord_lyon": _LYON, "other_admin": {"other"}}
+# News posted for one site (the target's): withdrawing needs news rights at that site.
+WITHDRAWS_SITE_NEWS = ACKNOWLEDGES_ALERT
 
 # (method, rule) -> who gets the page. Every /staff/studies/ route needs an entry: a new page
 # without one fails tests/workspace/test_access_matrix.py.
@@ -62,6 +67,13 @@ ALLOWED: dict[tuple[str, str], dict[str, set[str]]] = {
     ("POST", "/staff/studies/<slug>/participants/new"): MANAGES_SOMEWHERE,
     ("GET", "/staff/studies/<slug>/participants/<code>"): VIEWS_PARTICIPANT,
     ("POST", "/staff/studies/<slug>/alerts/<int:alert_id>/acknowledge"): ACKNOWLEDGES_ALERT,
+    ("GET", "/staff/studies/<slug>/schedules/"): STUDY_MEMBERS,
+    ("GET", "/staff/studies/<slug>/schedules/<int:schedule_id>/retire"): MANAGES_STUDY,
+    ("POST", "/staff/studies/<slug>/schedules/<int:schedule_id>/retire"): MANAGES_STUDY,
+    ("GET", "/staff/studies/<slug>/news/"): STUDY_MEMBERS,
+    ("POST", "/staff/studies/<slug>/news/"): POSTS_NEWS_SOMEWHERE,
+    ("POST", "/staff/studies/<slug>/news/<int:post_id>/withdraw"): WITHDRAWS_SITE_NEWS,
+    ("GET", "/staff/studies/<slug>/audit/"): VIEWS_AUDIT,
 }
 for _rule in (
     "/staff/studies/<slug>/participants/<code>/invite",
@@ -88,6 +100,7 @@ OUTSIDE_A_STUDY = {
     "/staff/": "lists only the caller's own studies",
     "/staff/go": "redirects to a study the caller belongs to (404 otherwise; tested apart)",
     "/staff/language": "sets the caller's display language",
+    "/staff/account/authenticator": "the caller's own second factor",
 }
 
 # What each target fills into a URL.

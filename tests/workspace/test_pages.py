@@ -221,3 +221,91 @@ def test_data_manager_rotates_the_key_with_their_passphrase(
         select(StudyKey).where(StudyKey.study_id == world.study.id).order_by(StudyKey.id)
     ).all()
     assert len(keys) == 2 and keys[0].retired_at is not None and keys[1].retired_at is None
+
+
+def test_news_preview_shows_it_as_participants_will_and_saves_nothing(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    from app.news.models import NewsPost
+
+    sign_in_page(client, "coord_lyon@example.org")
+    html = client.get(f"{BASE}/news/").get_data(as_text=True)
+    assert "News for LYON" in html and "News for LEEDS" not in html
+    before = db_session.scalar(select(func.count(NewsPost.id)))
+    form = {
+        "csrf_token": csrf_of(html),
+        "site": "LYON",
+        "language": "fr",
+        "title": "Nouvelle visite",
+        "body": "Bonjour.\nÀ bientôt.",
+    }
+    preview = client.post(f"{BASE}/news/", data={**form, "action": "preview"})
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and '<article class="letter" lang="fr">' in page
+    assert "<p>À bientôt.</p>" in page
+    assert db_session.scalar(select(func.count(NewsPost.id))) == before
+    posted = client.post(f"{BASE}/news/", data={**form, "action": "post"})
+    assert posted.status_code == 302
+    assert db_session.scalar(select(func.count(NewsPost.id))) == before + 1
+    empty = client.post(f"{BASE}/news/", data={**form, "title": "", "action": "post"})
+    assert empty.status_code == 422 and '<a href="#title">' in empty.get_data(as_text=True)
+
+
+def test_retiring_a_schedule_goes_through_a_confirm_page(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    from app.reminders.models import StudySchedule
+
+    sign_in_page(client, "admin@example.org")
+    schedule_id = world.ids["LYON-0001:schedule"]
+    confirm = client.get(f"{BASE}/schedules/{schedule_id}/retire").get_data(as_text=True)
+    assert "This cannot be undone." in confirm
+    done = client.post(
+        f"{BASE}/schedules/{schedule_id}/retire", data={"csrf_token": csrf_of(confirm)}
+    )
+    assert done.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(StudySchedule, schedule_id).retired_at is not None
+
+
+def test_audit_viewer_shows_this_study_and_the_chain_status(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    sign_in_page(client, "admin@example.org")
+    html = client.get(f"{BASE}/audit/?action=participant.").get_data(as_text=True)
+    assert "The chain is intact" in html
+    assert "participant.enrolled" in html
+    other = world.participants["OSLO-0001"].id
+    assert f"participant:{other}<" not in html
+    assert "audit.viewed" in actions(db_session)
+    sign_in_page(client, "dm_lyon@example.org")
+    assert client.get(f"{BASE}/audit/").status_code == 403
+
+
+def test_staff_set_up_their_authenticator_app(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    import pyotp
+
+    from app.accounts.models import StaffUser
+
+    sign_in_page(client, "coord_lyon@example.org")
+    html = client.get("/staff/account/authenticator").get_data(as_text=True)
+    started = client.post(
+        "/staff/account/authenticator", data={"csrf_token": csrf_of(html), "start": "1"}
+    )
+    page = started.get_data(as_text=True)
+    assert 'alt="QR code for your authenticator app"' in page
+    secret = page.split('<code class="breakable">')[1].split("<")[0]
+    wrong = client.post(
+        "/staff/account/authenticator", data={"csrf_token": csrf_of(page), "code": "000000"}
+    )
+    assert wrong.status_code == 422 and 'id="code-error"' in wrong.get_data(as_text=True)
+    right = client.post(
+        "/staff/account/authenticator",
+        data={"csrf_token": csrf_of(page), "code": pyotp.TOTP(secret).now()},
+    )
+    assert right.status_code == 302
+    db_session.expire_all()
+    user = db_session.get(StaffUser, world.staff["coord_lyon"].id)
+    assert user.totp_enabled

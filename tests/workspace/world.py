@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.library import service as library
 from app.library.models import InstrumentVersion
+from app.news import service as news
 from app.participants import service as participants
 from app.reminders import schedules
-from app.reminders.models import Occurrence
+from app.reminders.models import Occurrence, StudySchedule
 from app.responses import keys
 from app.responses.models import Alert
 from app.responses.service import Submission, submit
@@ -131,6 +132,20 @@ def build(session: Session) -> World:
         ).first()
         pause = _pause(session, person)
         world.ids[f"{code}:pause"] = pause.id
+        world.ids[f"{code}:schedule"] = session.scalars(
+            select(StudySchedule.id).where(StudySchedule.study_id == target.id)
+        ).one()
+        post = news.post_news(
+            session,
+            world.staff["admin" if target is study else "other_admin"],
+            target,
+            person.site,
+            "en",
+            f"News for {site_code}",
+            f"Only for {site_code}.",
+        )
+        session.commit()
+        world.ids[f"{code}:post"] = post.id
     session.commit()
     from app.reminders import due
 

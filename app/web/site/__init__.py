@@ -6,10 +6,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.web.site import adherence, alerts, keys, overview, participants  # noqa: F401
+    from app.web.site import adherence, admin, alerts, keys, overview, participants  # noqa: F401
     from app.web.site.blueprint import bp
     from app.web.site.i18n import init_babel
 
     init_babel(app)
     app.register_blueprint(bp)
     app.register_blueprint(overview.switch_bp)
+    app.register_blueprint(admin.account_bp)

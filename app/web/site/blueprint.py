@@ -42,5 +42,8 @@ def session() -> Any:
 def page(template: str, study: Study, **context: Any) -> str:
     """Render a workspace page: the layout's navigation comes from the same access rules."""
     nav = common.nav_for(session(), staff(), study)
-    db.session.commit()  # keeps the audit events the page's services recorded
-    return render_template(template, nav=nav, study=study, **context)
+    html = render_template(template, nav=nav, study=study, **context)
+    # Commit after rendering: a commit expires every loaded row, and the template would then
+    # reload each one by one. The page goes out only once its audit events are committed.
+    db.session.commit()
+    return html

@@ -130,3 +130,26 @@ def attach_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
             field.errors = [*field.errors, *texts]
         else:
             form.form_errors.extend(texts)
+
+
+class NewsForm(FlaskForm):
+    site = SelectField(_l("Who sees it"))
+    language = SelectField(
+        _l("Language"),
+        choices=PARTICIPANT_LANGUAGES,
+        description=_l("Participants see news in their own language only."),
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Enter a title")), Length(max=120)]
+    )
+    body = TextAreaField(
+        _l("Message"), validators=[DataRequired(_l("Enter the message")), Length(max=5000)]
+    )
+
+
+class TotpForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(_l("Enter the 6-digit code")), Length(max=8)],
+        description=_l("The 6-digit code your authenticator app shows now."),
+    )
