@@ -221,9 +221,10 @@ PAGES = [
         "/staff/studies/bench/participants/?sort=status&dir=desc&page=40",
     ),
     ("participant list, code search", "/staff/studies/bench/participants/?q=0042"),
-    ("adherence grid, 14 days + 6 weeks chart", "/staff/studies/bench/adherence/"),
+    ("adherence grid, 14 days", "/staff/studies/bench/adherence/"),
     ("adherence grid, 62 days, page 20", "/staff/studies/bench/adherence/?days=62&page=20"),
     ("study overview", "/staff/studies/bench/"),
+    ("completion per week and site, 6 weeks", "/staff/studies/bench/adherence/weekly"),
     ("participant page (100 occurrences)", "/staff/studies/bench/participants/P-000042"),
 ]
 

@@ -62,6 +62,7 @@ class Nav:
     alerts: bool
     keys: bool
     audit: bool
+    staff: bool
 
 
 def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
@@ -75,6 +76,7 @@ def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
         alerts=may_somewhere(user, Permission.VIEW_ALERTS, study),
         keys=may(user, Permission.HOLD_STUDY_KEY, study),
         audit=may(user, Permission.VIEW_AUDIT, study),
+        staff=may(user, Permission.MANAGE_STUDY, study),
     )
 
 

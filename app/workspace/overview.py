@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.access import Permission
@@ -35,7 +35,7 @@ class SiteRow:
 class Completion:
     week_start: dt.date
     answered: int
-    due: int  # answered + missed, over occurrences that closed this week or were answered
+    due: int  # occurrences that closed this week (answered or missed)
 
     @property
     def rate(self) -> float | None:
@@ -74,13 +74,13 @@ def open_alert_count(session: Session, user: StaffUser, study: Study) -> int | N
 def completion_since(
     session: Session, user: StaffUser, study: Study, start: dt.datetime, now: dt.datetime
 ) -> Completion:
+    """Questionnaires that closed since `start`: how many were answered (on time or late).
+    One range over the closes_at index; answers to ones still open count next time."""
     answered = Occurrence.completed_at.is_not(None)
     counted = and_(
         Occurrence.cancelled_at.is_(None),
-        or_(
-            and_(Occurrence.closes_at >= start, Occurrence.closes_at < now),
-            and_(Occurrence.completed_at >= start, Occurrence.completed_at < now),
-        ),
+        Occurrence.closes_at >= start,
+        Occurrence.closes_at < now,
     )
     row = session.execute(
         select(

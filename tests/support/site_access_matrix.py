@@ -59,6 +59,7 @@ ALLOWED: dict[tuple[str, str], dict[str, set[str]]] = {
     ("GET", "/staff/studies/<slug>/participants/"): SEES_PARTICIPANTS,
     ("GET", "/staff/studies/<slug>/adherence/"): SEES_PARTICIPANTS,
     ("GET", "/staff/studies/<slug>/adherence.csv"): SEES_PARTICIPANTS,
+    ("GET", "/staff/studies/<slug>/adherence/weekly"): SEES_PARTICIPANTS,
     ("GET", "/staff/studies/<slug>/alerts/"): SEES_ALERTS,
     ("GET", "/staff/studies/<slug>/alerts/count.json"): SEES_ALERTS,
     ("GET", "/staff/studies/<slug>/keys/"): HOLDS_KEY,
@@ -74,6 +75,11 @@ ALLOWED: dict[tuple[str, str], dict[str, set[str]]] = {
     ("POST", "/staff/studies/<slug>/news/"): POSTS_NEWS_SOMEWHERE,
     ("POST", "/staff/studies/<slug>/news/<int:post_id>/withdraw"): WITHDRAWS_SITE_NEWS,
     ("GET", "/staff/studies/<slug>/audit/"): VIEWS_AUDIT,
+    ("POST", "/staff/studies/<slug>/keys/holders"): HOLDS_KEY,
+    ("POST", "/staff/studies/<slug>/keys/holders/<int:holder_id>/remove"): HOLDS_KEY,
+    ("GET", "/staff/studies/<slug>/staff/"): MANAGES_STUDY,
+    ("POST", "/staff/studies/<slug>/staff/"): MANAGES_STUDY,
+    ("POST", "/staff/studies/<slug>/staff/<int:membership_id>/end"): MANAGES_STUDY,
 }
 for _rule in (
     "/staff/studies/<slug>/participants/<code>/invite",

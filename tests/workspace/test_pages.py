@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.access import Permission
 from app.audit.models import AuditEvent
 from app.participants.models import Invitation, Participant
 from app.responses.models import Alert, StudyKey
@@ -197,6 +198,9 @@ def test_grid_and_its_csv_show_only_your_sites(
     assert "adherence.downloaded" in actions(db_session)
     bad = client.get(f"{BASE}/adherence/?days=500")
     assert bad.status_code == 422
+    weekly = client.get(f"{BASE}/adherence/weekly").get_data(as_text=True)
+    assert '<svg role="img"' in weekly and "<caption>" in weekly
+    assert "LYON" in weekly and "LEEDS" not in weekly
 
 
 def test_data_manager_rotates_the_key_with_their_passphrase(
@@ -309,3 +313,80 @@ def test_staff_set_up_their_authenticator_app(
     db_session.expire_all()
     user = db_session.get(StaffUser, world.staff["coord_lyon"].id)
     assert user.totp_enabled
+
+
+def test_admin_adds_staff_with_a_first_password_and_ends_a_role(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    from app.studies.models import Membership
+
+    sign_in_page(client, "admin@example.org")
+    html = client.get(f"{BASE}/staff/").get_data(as_text=True)
+    added = client.post(
+        f"{BASE}/staff/",
+        data={
+            "csrf_token": csrf_of(html),
+            "email": "new.coordinator@example.org",
+            "display_name": "New Coordinator",
+            "role": "site_coordinator",
+            "site": "LEEDS",
+        },
+    )
+    page = added.get_data(as_text=True)
+    assert added.status_code == 200 and "data-first-password" in page
+    first = page.split("<code data-first-password>")[1].split("<")[0]
+    fresh = client.application.test_client()
+    sign_in_page(fresh, "new.coordinator@example.org", password=first)
+    assert fresh.get(f"{BASE}/participants/LEEDS-0001").status_code == 200
+    assert fresh.get(f"{BASE}/participants/LYON-0001").status_code == 403
+    membership = db_session.scalars(
+        select(Membership).where(Membership.user_id == world.staff["coord_lyon"].id)
+    ).one()
+    ended = client.post(f"{BASE}/staff/{membership.id}/end", data={"csrf_token": csrf_of(page)})
+    assert ended.status_code == 302
+    assert "membership.ended" in actions(db_session)
+    bad = client.post(
+        f"{BASE}/staff/",
+        data={"csrf_token": csrf_of(page), "email": "no-at-sign", "role": "admin", "site": ""},
+    )
+    assert bad.status_code == 422 and '<a href="#email">' in bad.get_data(as_text=True)
+
+
+def test_a_holder_adds_another_data_manager_then_removes_them(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    from app.responses import keys
+    from app.studies import service as studies
+    from app.studies.models import Role
+    from tests.factories import make_staff
+
+    second = make_staff(db_session, "dm2@example.org", study=world.study, role=Role.DATA_MANAGER)
+    sign_in_page(client, "dm@example.org")
+    html = client.get(f"{BASE}/keys/").get_data(as_text=True)
+    assert 'id="holder-passphrase"' in html and 'id="passphrase"' in html
+    added = client.post(
+        f"{BASE}/keys/holders",
+        data={
+            "csrf_token": csrf_of(html),
+            "holder-new_holder": str(second.id),
+            "holder-passphrase": PASSPHRASE,
+            "holder-new_passphrase": "the second holder's own passphrase",
+        },
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:2000]
+    study = studies.get_study_for(
+        db_session, world.staff["dm"], "fatigue", Permission.HOLD_STUDY_KEY
+    )
+    opened = keys.unlock(
+        db_session,
+        study,
+        keys.HolderCredential("staff", "the second holder's own passphrase", second),
+        purpose="test",
+    )
+    assert opened
+    db_session.rollback()
+    removed = client.post(
+        f"{BASE}/keys/holders/{second.id}/remove", data={"csrf_token": csrf_of(html)}
+    )
+    assert removed.status_code == 302
+    assert "study_key.holder_removed" in actions(db_session)

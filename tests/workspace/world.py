@@ -146,6 +146,11 @@ def build(session: Session) -> World:
         )
         session.commit()
         world.ids[f"{code}:post"] = post.id
+        world.ids[f"{code}:holder"] = world.staff["dm" if target is study else "other_admin"].id
+        world.ids[f"{code}:membership"] = next(
+            m.id
+            for m in world.staff["coord_lyon" if target is study else "other_admin"].memberships
+        )
     session.commit()
     from app.reminders import due
 
@@ -177,12 +182,12 @@ def _pause(session: Session, person: Any) -> Any:
     return pause
 
 
-def sign_in_page(client: FlaskClient, email: str) -> None:
+def sign_in_page(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
     """Signs in through the HTML form, as a person would."""
     page = client.get("/staff/login")
     token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
     response = client.post(
-        "/staff/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+        "/staff/login", data={"email": email, "password": password, "csrf_token": token}
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 

@@ -6,7 +6,15 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.web.site import adherence, admin, alerts, keys, overview, participants  # noqa: F401
+    from app.web.site import (  # noqa: F401 - each module adds its routes
+        adherence,
+        admin,
+        alerts,
+        keys,
+        overview,
+        participants,
+        staff_pages,
+    )
     from app.web.site.blueprint import bp
     from app.web.site.i18n import init_babel
 

@@ -45,6 +45,14 @@ def adherence(slug: str) -> str:
     return page("site/adherence.html", study, grid=grid)
 
 
+@bp.get("/adherence/weekly")
+@signed_in
+def adherence_weekly(slug: str) -> str:
+    study = common.study_for(db_session(), staff(), slug, Permission.VIEW_PARTICIPANTS)
+    found = workspace.weekly(db_session(), staff(), study, _query(), utcnow())
+    return page("site/adherence_weekly.html", study, weekly=found)
+
+
 @bp.get("/adherence.csv")
 @signed_in
 def adherence_csv(slug: str) -> Response:

@@ -153,3 +153,33 @@ class TotpForm(FlaskForm):
         validators=[DataRequired(_l("Enter the 6-digit code")), Length(max=8)],
         description=_l("The 6-digit code your authenticator app shows now."),
     )
+
+
+def role_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("site_coordinator", _l("Site coordinator")),
+        SelectChoice("data_manager", _l("Data manager")),
+        SelectChoice("patient_group_author", _l("Patient-group author")),
+        SelectChoice("admin", _l("Study admin")),
+    ]
+
+
+class StaffForm(FlaskForm):
+    email = StringField(
+        _l("E-mail"), validators=[DataRequired(_l("Enter an e-mail address")), Length(max=254)]
+    )
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=role_choices)
+    site = SelectField(_l("Where"))
+
+
+class AddHolderForm(FlaskForm):
+    new_holder = SelectField(_l("New key holder"), coerce=int)
+    passphrase = PasswordField(
+        _l("Your key passphrase"), validators=[DataRequired(_l("Enter your key passphrase"))]
+    )
+    new_passphrase = PasswordField(
+        _l("The new holder's passphrase"),
+        validators=[DataRequired(_l("The new holder types their passphrase"))],
+        description=_l("Typed by the new holder, at least 12 characters. Nobody else sees it."),
+    )
