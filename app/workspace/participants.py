@@ -461,3 +461,48 @@ def cancel_timetable_pause(
 ) -> TimetablePause:
     participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
     return timetables.cancel_pause(session, participant, pause_id, actor=common.actor(user))
+
+
+def invite_caregiver(
+    session: Session,
+    user: StaffUser,
+    study: Study,
+    code: str,
+    caregiver_id: int,
+    *,
+    days: int,
+    pepper: str,
+    base_url: str,
+) -> tuple[Participant, Caregiver, participants.IssuedInvitation]:
+    """An invitation for a caregiver linked to this participant: one phone then answers for
+    all their children."""
+    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
+    link = next(
+        (
+            link
+            for link in participants.caregivers_of(session, participant)
+            if link.caregiver_id == caregiver_id
+        ),
+        None,
+    )
+    if link is None:
+        raise NotFound("No such caregiver linked to this participant.")
+    issued = participants.create_invitation(
+        session,
+        link.caregiver,
+        valid_for=dt.timedelta(days=days),
+        pepper=pepper,
+        base_url=base_url,
+        actor=common.actor(user),
+    )
+    return participant, link.caregiver, issued
+
+
+def caregiver_of(
+    session: Session, user: StaffUser, study: Study, code: str, caregiver_id: int
+) -> tuple[Participant, Caregiver]:
+    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
+    for link in participants.caregivers_of(session, participant):
+        if link.caregiver_id == caregiver_id:
+            return participant, link.caregiver
+    raise NotFound("No such caregiver linked to this participant.")

@@ -86,6 +86,7 @@ for _rule in (
     "/staff/studies/<slug>/participants/<code>/pause",
     "/staff/studies/<slug>/participants/<code>/withdraw",
     "/staff/studies/<slug>/participants/<code>/caregivers/new",
+    "/staff/studies/<slug>/participants/<code>/caregivers/<int:caregiver_id>/invite",
 ):
     ALLOWED[("GET", _rule)] = MANAGES_PARTICIPANT
     ALLOWED[("POST", _rule)] = MANAGES_PARTICIPANT

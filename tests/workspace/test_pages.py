@@ -390,3 +390,19 @@ def test_a_holder_adds_another_data_manager_then_removes_them(
     )
     assert removed.status_code == 302
     assert "study_key.holder_removed" in actions(db_session)
+
+
+def test_caregiver_invitation_letter_is_in_the_caregivers_language(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    sign_in_page(client, "coord_lyon@example.org")
+    caregiver_id = world.ids["LYON-0001:caregiver"]
+    url = f"{BASE}/participants/LYON-0001/caregivers/{caregiver_id}/invite"
+    form = client.get(url).get_data(as_text=True)
+    shown = client.post(url, data={"csrf_token": csrf_of(form), "valid_for_days": "7"})
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and '<article class="letter" lang="en"' in html
+    assert 'src="data:image/svg+xml;base64,' in html
+    other = world.ids["LEEDS-0001:caregiver"]
+    wrong = client.get(f"{BASE}/participants/LYON-0001/caregivers/{other}/invite")
+    assert wrong.status_code == 404

@@ -173,6 +173,57 @@ def invite(slug: str, code: str) -> str | tuple[str, int]:
     return page("site/invite.html", study, participant=person, form=form), status
 
 
+@bp.route("/participants/<code>/caregivers/<int:caregiver_id>/invite", methods=["GET", "POST"])
+@signed_in
+def invite_caregiver(slug: str, code: str, caregiver_id: int) -> str | tuple[str, int]:
+    """As `invite`, for a caregiver linked to this participant; the letter is in the
+    caregiver's language."""
+    study = _study(slug, Permission.MANAGE_PARTICIPANTS)
+    person, caregiver = workspace.caregiver_of(db_session(), staff(), study, code, caregiver_id)
+    form = forms.InviteForm()
+    if form.validate_on_submit():
+        cfg = settings()
+        try:
+            person, caregiver, issued = workspace.invite_caregiver(
+                db_session(),
+                staff(),
+                study,
+                code,
+                caregiver_id,
+                days=form.valid_for_days.data or 14,
+                pepper=cfg.secret_key,
+                base_url=cfg.base_url,
+            )
+        except ChorusError as error:
+            db.session.rollback()
+            forms.attach_errors(form, error.errors or {"valid_for_days": [error.message]})
+        else:
+            qr = _qr_data_uri(issued.link)
+            with force_locale(caregiver.language.split("-")[0]):
+                letter = Markup(  # noqa: S704 - our own template, autoescaped
+                    render_template(
+                        "site/letter.html",
+                        study=study,
+                        participant=person,
+                        issued=issued,
+                        qr=qr,
+                        language=caregiver.language,
+                    )
+                )
+            return page(
+                "site/invitation.html",
+                study,
+                participant=person,
+                issued=issued,
+                qr=qr,
+                letter=letter,
+            )
+    status = 422 if form.errors else 200
+    return page(
+        "site/invite.html", study, participant=person, form=form, caregiver=caregiver
+    ), status
+
+
 def _action(slug: str, code: str, run: Any, done: str) -> Response:
     """A one-button action on the participant page: run, commit, say so, go back."""
     study = _study(slug, Permission.MANAGE_PARTICIPANTS)
