@@ -506,3 +506,15 @@ def caregiver_of(
         if link.caregiver_id == caregiver_id:
             return participant, link.caregiver
     raise NotFound("No such caregiver linked to this participant.")
+
+
+def set_quiet_hours(
+    session: Session, user: StaffUser, study: Study, code: str, start: str, end: str
+) -> timetables.TimetableView:
+    """Staff set the participant's quiet hours (say, on the phone with the family); both empty
+    means none. Audited by the timetable service."""
+    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
+    spans = [{"start": start, "end": end}] if start or end else []
+    return timetables.update_timetable(
+        session, participant, quiet_hours=spans, actor=common.actor(user)
+    )

@@ -97,6 +97,7 @@ for _rule in (
     "/staff/studies/<slug>/participants/<code>/devices/<int:device_id>/revoke",
     "/staff/studies/<slug>/participants/<code>/timetable/pauses/<int:pause_id>/cancel",
     "/staff/studies/<slug>/participants/<code>/timetable/pauses",
+    "/staff/studies/<slug>/participants/<code>/timetable/quiet-hours",
 ):
     ALLOWED[("POST", _rule)] = MANAGES_PARTICIPANT
 

@@ -406,3 +406,22 @@ def test_caregiver_invitation_letter_is_in_the_caregivers_language(
     other = world.ids["LEEDS-0001:caregiver"]
     wrong = client.get(f"{BASE}/participants/LYON-0001/caregivers/{other}/invite")
     assert wrong.status_code == 404
+
+
+def test_staff_edit_quiet_hours_with_errors_beside_the_fields(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    url = f"{BASE}/participants/LYON-0001/timetable/quiet-hours"
+    sign_in_page(client, "coord_lyon@example.org")
+    html = client.get(f"{BASE}/participants/LYON-0001").get_data(as_text=True)
+    bad = client.post(
+        url, data={"csrf_token": csrf_of(html), "quiet_start": "25:99", "quiet_end": "07:00"}
+    )
+    assert bad.status_code == 422 and 'id="quiet_start-error"' in bad.get_data(as_text=True)
+    good = client.post(
+        url, data={"csrf_token": csrf_of(html), "quiet_start": "21:30", "quiet_end": "08:00"}
+    )
+    assert good.status_code == 302
+    page = client.get(f"{BASE}/participants/LYON-0001").get_data(as_text=True)
+    assert "21:30\u201308:00" in page
+    assert "timetable.updated" in actions(db_session)

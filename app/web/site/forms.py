@@ -183,3 +183,12 @@ class AddHolderForm(FlaskForm):
         validators=[DataRequired(_l("The new holder types their passphrase"))],
         description=_l("Typed by the new holder, at least 12 characters. Nobody else sees it."),
     )
+
+
+class QuietHoursForm(FlaskForm):
+    quiet_start = StringField(
+        _l("No reminders from"),
+        validators=[Optional(), Length(max=5)],
+        description=_l("24-hour time, for example 22:00. Leave both empty for none."),
+    )
+    quiet_end = StringField(_l("Until"), validators=[Optional(), Length(max=5)])

@@ -117,8 +117,18 @@ def participant(slug: str, code: str) -> str:
         "site/participant.html",
         study,
         detail=detail,
-        pause_form=forms.TimetablePauseForm(),
+        pause_form=forms.TimetablePauseForm(formdata=None),
+        quiet_form=_quiet_form(detail),
         button=forms.EmptyForm(),
+    )
+
+
+def _quiet_form(detail: workspace.ParticipantDetail) -> forms.QuietHoursForm:
+    quiet = detail.timetable.quiet_hours
+    return forms.QuietHoursForm(
+        formdata=None,
+        quiet_start=quiet[0]["start"] if quiet else "",
+        quiet_end=quiet[0]["end"] if quiet else "",
     )
 
 
@@ -318,7 +328,48 @@ def add_timetable_pause(slug: str, code: str) -> Response | tuple[str, int]:
             return redirect(url_for("site.participant", slug=slug, code=code))
     detail = workspace.participant_detail(db_session(), staff(), study, code, utcnow())
     return page(
-        "site/participant.html", study, detail=detail, pause_form=form, button=forms.EmptyForm()
+        "site/participant.html",
+        study,
+        detail=detail,
+        pause_form=form,
+        quiet_form=_quiet_form(detail),
+        button=forms.EmptyForm(),
+    ), 422
+
+
+@bp.post("/participants/<code>/timetable/quiet-hours")
+@signed_in
+def set_quiet_hours(slug: str, code: str) -> Response | tuple[str, int]:
+    study = _study(slug, Permission.MANAGE_PARTICIPANTS)
+    form = forms.QuietHoursForm()
+    if form.validate_on_submit():
+        try:
+            workspace.set_quiet_hours(
+                db_session(),
+                staff(),
+                study,
+                code,
+                (form.quiet_start.data or "").strip(),
+                (form.quiet_end.data or "").strip(),
+            )
+        except ChorusError as error:
+            db.session.rollback()
+            # The timetable service names paths like quiet_hours[0].start.
+            for path, messages in (error.errors or {"quiet_start": [error.message]}).items():
+                target = "quiet_end" if path.endswith(".end") else "quiet_start"
+                forms.attach_errors(form, {target: messages})
+        else:
+            db.session.commit()
+            flash(_("Quiet hours saved."))
+            return redirect(url_for("site.participant", slug=slug, code=code))
+    detail = workspace.participant_detail(db_session(), staff(), study, code, utcnow())
+    return page(
+        "site/participant.html",
+        study,
+        detail=detail,
+        pause_form=forms.TimetablePauseForm(formdata=None),
+        quiet_form=form,
+        button=forms.EmptyForm(),
     ), 422
 
 
