@@ -176,7 +176,8 @@ class StaffForm(FlaskForm):
 class AddHolderForm(FlaskForm):
     new_holder = SelectField(_l("New key holder"), coerce=int)
     passphrase = PasswordField(
-        _l("Your key passphrase"), validators=[DataRequired(_l("Enter your key passphrase"))]
+        _l("Your passphrase, to open the key for them"),
+        validators=[DataRequired(_l("Enter your key passphrase"))],
     )
     new_passphrase = PasswordField(
         _l("The new holder's passphrase"),
