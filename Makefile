@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chorus needs Python 3.11 or newer")'
@@ -30,6 +30,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format app tests bench
 	$(BIN)/ruff check --fix app tests bench
+
+## messages: extract the staff pages' strings and merge them into app/translations/*/messages.po
+## (then translate the new empty entries; the .mo files are compiled at start-up)
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o instance/messages.pot .
+	$(BIN)/pybabel update -i instance/messages.pot -d app/translations --no-location --omit-header --ignore-obsolete
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -76,6 +76,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     app.register_blueprint(health.bp)
     app.register_blueprint(staff.bp)
     pwa.init_app(app)
+    from app.web import site
+
+    site.init_app(app)
     app.before_request(load_staff_user)
     from app.cli import register_commands
 

@@ -8,4 +8,9 @@ README.md ("Benchmarks") with the machine they were measured on.
 
 from __future__ import annotations
 
-BENCHMARKS = ("bench.scheduler_tick", "bench.pwa_first_load", "bench.export_throughput")
+BENCHMARKS = (
+    "bench.scheduler_tick",
+    "bench.pwa_first_load",
+    "bench.export_throughput",
+    "bench.site_pages",
+)

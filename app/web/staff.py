@@ -44,6 +44,10 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("staff/login.html", error=outcome, email=email), outcome.status
     sign_in(outcome)
     db.session.commit()
+    back = request.args.get("next", "")
+    # Only a workspace path on this site: never an open redirect.
+    if back.startswith("/staff/") and not back.startswith("//"):
+        return redirect(back)
     return redirect(url_for("staff.home"))
 
 

@@ -1,0 +1,195 @@
+"""Flask-WTF forms of the workspace (CSRF on each). Field names match the services' error keys,
+so a service's Invalid lands beside the field it names (see `attach_errors`). Labels are lazy
+gettext strings, translated when rendered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+# The participant app ships these languages; the letter is printed in one of them.
+PARTICIPANT_LANGUAGES = [
+    SelectChoice("en", "English"),
+    SelectChoice("fr", "Français"),
+    SelectChoice("ar", "العربية"),
+]
+
+
+def age_band_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("adult", _l("Adult (18 or over): answers for themselves")),
+        SelectChoice("adolescent", _l("Adolescent (12 to 17)")),
+        SelectChoice("child", _l("Child (under 12): caregivers answer")),
+    ]
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        _l("Participant code"),
+        validators=[DataRequired(_l("Enter a participant code")), Length(max=32)],
+        description=_l("Letters, digits, '-' or '_', for example LYON-0042. No names."),
+    )
+    site = SelectField(_l("Site"), validators=[DataRequired(_l("Choose a site"))])
+    age_band = SelectField(_l("Age group"), choices=age_band_choices)
+    language = SelectField(_l("Language"), choices=PARTICIPANT_LANGUAGES)
+    time_zone = StringField(
+        _l("Time zone"),
+        default="Europe/Paris",
+        validators=[DataRequired(_l("Enter a time zone"))],
+        description=_l("An IANA name, for example Europe/Paris or Europe/London."),
+    )
+    arm = StringField(_l("Study arm (optional)"), validators=[Optional(), Length(max=64)])
+    nickname = StringField(
+        _l("Nickname shown to caregivers (optional)"), validators=[Optional(), Length(max=40)]
+    )
+
+
+class InviteForm(FlaskForm):
+    valid_for_days = IntegerField(
+        _l("Valid for (days)"),
+        default=14,
+        validators=[
+            InputRequired(_l("Enter a number of days")),
+            NumberRange(1, 60, _l("Enter a number of days from 1 to 60")),
+        ],
+    )
+
+
+class PauseForm(FlaskForm):
+    until = DateField(
+        _l("Pause until (optional)"),
+        validators=[Optional()],
+        description=_l("Leave empty to pause until you resume."),
+    )
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class CaregiverForm(FlaskForm):
+    display_name = StringField(
+        _l("Name the family uses (optional)"), validators=[Optional(), Length(max=80)]
+    )
+    caregiver_role = SelectField(
+        _l("Relationship"),
+        choices=[
+            SelectChoice("parent", _l("Parent")),
+            SelectChoice("other_caregiver", _l("Other caregiver")),
+        ],
+    )
+    language = SelectField(_l("Language"), choices=PARTICIPANT_LANGUAGES)
+    time_zone = StringField(
+        _l("Time zone"), default="Europe/Paris", validators=[DataRequired(_l("Enter a time zone"))]
+    )
+
+
+class TimetablePauseForm(FlaskForm):
+    starts_on = DateField(_l("First day"), validators=[InputRequired(_l("Enter the first day"))])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(_l("Enter the last day"))])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class RotateKeyForm(FlaskForm):
+    passphrase = PasswordField(
+        _l("Your key passphrase"), validators=[DataRequired(_l("Enter your key passphrase"))]
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes something: CSRF token only."""
+
+
+def attach_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
+    """Put a service's field errors beside their fields; others go to the summary."""
+    for name, messages in errors.items():
+        texts = messages if isinstance(messages, list) else [str(messages)]
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, *texts]
+        else:
+            form.form_errors.extend(texts)
+
+
+class NewsForm(FlaskForm):
+    site = SelectField(_l("Who sees it"))
+    language = SelectField(
+        _l("Language"),
+        choices=PARTICIPANT_LANGUAGES,
+        description=_l("Participants see news in their own language only."),
+    )
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Enter a title")), Length(max=120)]
+    )
+    body = TextAreaField(
+        _l("Message"), validators=[DataRequired(_l("Enter the message")), Length(max=5000)]
+    )
+
+
+class TotpForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(_l("Enter the 6-digit code")), Length(max=8)],
+        description=_l("The 6-digit code your authenticator app shows now."),
+    )
+
+
+def role_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("site_coordinator", _l("Site coordinator")),
+        SelectChoice("data_manager", _l("Data manager")),
+        SelectChoice("patient_group_author", _l("Patient-group author")),
+        SelectChoice("admin", _l("Study admin")),
+    ]
+
+
+class StaffForm(FlaskForm):
+    email = StringField(
+        _l("E-mail"), validators=[DataRequired(_l("Enter an e-mail address")), Length(max=254)]
+    )
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=role_choices)
+    site = SelectField(_l("Where"))
+
+
+class AddHolderForm(FlaskForm):
+    new_holder = SelectField(_l("New key holder"), coerce=int)
+    passphrase = PasswordField(
+        _l("Your passphrase, to open the key for them"),
+        validators=[DataRequired(_l("Enter your key passphrase"))],
+    )
+    new_passphrase = PasswordField(
+        _l("The new holder's passphrase"),
+        validators=[DataRequired(_l("The new holder types their passphrase"))],
+        description=_l("Typed by the new holder, at least 12 characters. Nobody else sees it."),
+    )
+
+
+class QuietHoursForm(FlaskForm):
+    quiet_start = StringField(
+        _l("No reminders from"),
+        validators=[Optional(), Length(max=5)],
+        description=_l("24-hour time, for example 22:00. Leave both empty for none."),
+    )
+    quiet_end = StringField(_l("Until"), validators=[Optional(), Length(max=5)])

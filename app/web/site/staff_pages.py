@@ -1,0 +1,63 @@
+"""Staff of a study (admins): members and roles, adding someone, ending a role."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from app.access import Permission
+from app.errors import ChorusError
+from app.extensions import db
+from app.web.site import forms
+from app.web.site.blueprint import bp, page, signed_in, staff
+from app.web.site.blueprint import session as db_session
+from app.workspace import common
+from app.workspace import staff as workspace
+
+
+@bp.route("/staff/", methods=["GET", "POST"])
+@signed_in
+def staff_members(slug: str) -> str | tuple[str, int]:
+    study = common.study_for(db_session(), staff(), slug, Permission.MANAGE_STUDY)
+    rows = workspace.members(db_session(), staff(), study)
+    form = forms.StaffForm()
+    form.site.choices = [SelectChoice("", _("Every site"))] + [
+        SelectChoice(s.code, s.name) for s in study.sites
+    ]
+    added = None
+    if form.validate_on_submit():
+        try:
+            added = workspace.add_member(
+                db_session(),
+                staff(),
+                study,
+                email=form.email.data or "",
+                display_name=form.display_name.data or "",
+                role=form.role.data or "",
+                site_code=form.site.data or "",
+            )
+        except ChorusError as error:
+            db.session.rollback()
+            forms.attach_errors(form, error.errors or {"email": [error.message]})
+        else:
+            rows = workspace.members(db_session(), staff(), study)
+            form = forms.StaffForm(formdata=None)
+            form.site.choices = [SelectChoice("", _("Every site"))] + [
+                SelectChoice(s.code, s.name) for s in study.sites
+            ]
+    status = 422 if form.errors or form.form_errors else 200
+    return page(
+        "site/staff.html", study, rows=rows, form=form, added=added, button=forms.EmptyForm()
+    ), status
+
+
+@bp.post("/staff/<int:membership_id>/end")
+@signed_in
+def end_membership(slug: str, membership_id: int) -> Response:
+    study = common.study_for(db_session(), staff(), slug, Permission.MANAGE_STUDY)
+    workspace.end_membership(db_session(), staff(), study, membership_id)
+    db.session.commit()
+    flash(_("Role ended."))
+    return redirect(url_for("site.staff_members", slug=slug))

@@ -1,0 +1,123 @@
+"""Who may open which staff page: the workspace's access matrix as data (issue #13).
+
+Written like the API's matrix (tests/support/access_matrix.py on h/sec) so the two can be
+folded together: plain tables here, one small runner in tests/workspace/test_access_matrix.py.
+
+Targets: ``lyon`` (study "fatigue", participant LYON-0001), ``leeds`` (the same study's other
+site, LEEDS-0001), ``other`` (study "other", OSLO-0001). Roles are the staff in
+tests/workspace/world.py. A (role, target) pair not listed for a page must get 403 or 404.
+"""
+
+from __future__ import annotations
+
+TARGETS = ("lyon", "leeds", "other")
+ROLES = ("admin", "coord_lyon", "dm", "dm_lyon", "author", "other_admin")
+
+_EVERYWHERE = {"lyon", "leeds"}
+_LYON = {"lyon"}
+
+# Pages about the study as a whole (no participant in the URL): the target picks the study.
+STUDY_MEMBERS = {
+    "admin": _EVERYWHERE,
+    "coord_lyon": _EVERYWHERE,
+    "dm": _EVERYWHERE,
+    "dm_lyon": _EVERYWHERE,
+    "author": _EVERYWHERE,
+    "other_admin": {"other"},
+}
+SEES_PARTICIPANTS = {
+    "admin": _EVERYWHERE,
+    "coord_lyon": _EVERYWHERE,
+    "dm": _EVERYWHERE,
+    "dm_lyon": _EVERYWHERE,
+    "other_admin": {"other"},
+}
+MANAGES_SOMEWHERE = {"admin": _EVERYWHERE, "coord_lyon": _EVERYWHERE, "other_admin": {"other"}}
+SEES_ALERTS = {"admin": _EVERYWHERE, "coord_lyon": _EVERYWHERE, "other_admin": {"other"}}
+HOLDS_KEY = {"admin": _EVERYWHERE, "dm": _EVERYWHERE, "other_admin": {"other"}}
+POSTS_NEWS_SOMEWHERE = MANAGES_SOMEWHERE
+MANAGES_STUDY = {"admin": _EVERYWHERE, "other_admin": {"other"}}
+VIEWS_AUDIT = {"admin": _EVERYWHERE, "dm": _EVERYWHERE, "other_admin": {"other"}}
+
+# Pages about one participant: the target is the participant, so site scope shows.
+VIEWS_PARTICIPANT = {
+    "admin": _EVERYWHERE,
+    "coord_lyon": _LYON,
+    "dm": _EVERYWHERE,
+    "dm_lyon": _LYON,
+    "other_admin": {"other"},
+}
+MANAGES_PARTICIPANT = {"admin": _EVERYWHERE, "coord_lyon": _LYON, "other_admin": {"other"}}
+ACKNOWLEDGES_ALERT = {"admin": _EVERYWHERE, "coord_lyon": _LYON, "other_admin": {"other"}}
+# News posted for one site (the target's): withdrawing needs news rights at that site.
+WITHDRAWS_SITE_NEWS = ACKNOWLEDGES_ALERT
+
+# (method, rule) -> who gets the page. Every /staff/studies/ route needs an entry: a new page
+# without one fails tests/workspace/test_access_matrix.py.
+ALLOWED: dict[tuple[str, str], dict[str, set[str]]] = {
+    ("GET", "/staff/studies/<slug>/"): STUDY_MEMBERS,
+    ("GET", "/staff/studies/<slug>/participants/"): SEES_PARTICIPANTS,
+    ("GET", "/staff/studies/<slug>/adherence/"): SEES_PARTICIPANTS,
+    ("GET", "/staff/studies/<slug>/adherence.csv"): SEES_PARTICIPANTS,
+    ("GET", "/staff/studies/<slug>/adherence/weekly"): SEES_PARTICIPANTS,
+    ("GET", "/staff/studies/<slug>/alerts/"): SEES_ALERTS,
+    ("GET", "/staff/studies/<slug>/alerts/count.json"): SEES_ALERTS,
+    ("GET", "/staff/studies/<slug>/keys/"): HOLDS_KEY,
+    ("POST", "/staff/studies/<slug>/keys/"): HOLDS_KEY,
+    ("GET", "/staff/studies/<slug>/participants/new"): MANAGES_SOMEWHERE,
+    ("POST", "/staff/studies/<slug>/participants/new"): MANAGES_SOMEWHERE,
+    ("GET", "/staff/studies/<slug>/participants/<code>"): VIEWS_PARTICIPANT,
+    ("POST", "/staff/studies/<slug>/alerts/<int:alert_id>/acknowledge"): ACKNOWLEDGES_ALERT,
+    ("GET", "/staff/studies/<slug>/schedules/"): STUDY_MEMBERS,
+    ("GET", "/staff/studies/<slug>/schedules/<int:schedule_id>/retire"): MANAGES_STUDY,
+    ("POST", "/staff/studies/<slug>/schedules/<int:schedule_id>/retire"): MANAGES_STUDY,
+    ("GET", "/staff/studies/<slug>/news/"): STUDY_MEMBERS,
+    ("POST", "/staff/studies/<slug>/news/"): POSTS_NEWS_SOMEWHERE,
+    ("POST", "/staff/studies/<slug>/news/<int:post_id>/withdraw"): WITHDRAWS_SITE_NEWS,
+    ("GET", "/staff/studies/<slug>/audit/"): VIEWS_AUDIT,
+    ("POST", "/staff/studies/<slug>/keys/holders"): HOLDS_KEY,
+    ("POST", "/staff/studies/<slug>/keys/holders/<int:holder_id>/remove"): HOLDS_KEY,
+    ("GET", "/staff/studies/<slug>/staff/"): MANAGES_STUDY,
+    ("POST", "/staff/studies/<slug>/staff/"): MANAGES_STUDY,
+    ("POST", "/staff/studies/<slug>/staff/<int:membership_id>/end"): MANAGES_STUDY,
+}
+for _rule in (
+    "/staff/studies/<slug>/participants/<code>/invite",
+    "/staff/studies/<slug>/participants/<code>/pause",
+    "/staff/studies/<slug>/participants/<code>/withdraw",
+    "/staff/studies/<slug>/participants/<code>/caregivers/new",
+    "/staff/studies/<slug>/participants/<code>/caregivers/<int:caregiver_id>/invite",
+):
+    ALLOWED[("GET", _rule)] = MANAGES_PARTICIPANT
+    ALLOWED[("POST", _rule)] = MANAGES_PARTICIPANT
+for _rule in (
+    "/staff/studies/<slug>/participants/<code>/invitations/revoke",
+    "/staff/studies/<slug>/participants/<code>/resume",
+    "/staff/studies/<slug>/participants/<code>/caregivers/<int:caregiver_id>/unlink",
+    "/staff/studies/<slug>/participants/<code>/devices/<int:device_id>/revoke",
+    "/staff/studies/<slug>/participants/<code>/timetable/pauses/<int:pause_id>/cancel",
+    "/staff/studies/<slug>/participants/<code>/timetable/pauses",
+    "/staff/studies/<slug>/participants/<code>/timetable/quiet-hours",
+):
+    ALLOWED[("POST", _rule)] = MANAGES_PARTICIPANT
+
+# Staff routes outside a study, and why they are not in the matrix.
+OUTSIDE_A_STUDY = {
+    "/staff/login": "the sign-in form, open to everyone",
+    "/staff/logout": "ends the caller's own session",
+    "/staff/": "lists only the caller's own studies",
+    "/staff/go": "redirects to a study the caller belongs to (404 otherwise; tested apart)",
+    "/staff/language": "sets the caller's display language",
+    "/staff/account/authenticator": "the caller's own second factor",
+}
+
+# What each target fills into a URL.
+TARGET_VALUES = {
+    "lyon": {"slug": "fatigue", "code": "LYON-0001"},
+    "leeds": {"slug": "fatigue", "code": "LEEDS-0001"},
+    "other": {"slug": "other", "code": "OSLO-0001"},
+}
+
+
+def allowed(method: str, rule: str, role: str, target: str) -> bool:
+    return target in ALLOWED[(method, rule)].get(role, set())
