@@ -47,6 +47,7 @@ from app.instruments.model import (
     Scale,
     Score,
 )
+from app.instruments.patterns import PatternError, compile_pattern
 
 INSTRUMENT_FIELDS: Final = {
     "id": True,
@@ -857,9 +858,15 @@ class _FileChecker:
             )
             return None
         try:
-            re.compile(raw)
-        except re.error as error:
-            self.error("pattern", f"pattern: not a valid regular expression: {error}", item_id)
+            compile_pattern(raw)
+        except PatternError as error:
+            # The phone checks patterns in JavaScript: one both cannot read the same is refused
+            # here, before a participant's answer can pass on the phone and fail on the server.
+            self.error(
+                "pattern",
+                f"pattern: {error} (see app/instruments/patterns.py for what works on both)",
+                item_id,
+            )
             return None
         return raw
 

@@ -156,6 +156,12 @@ export function formatNumber(value) {
   return new Intl.NumberFormat(current).format(value);
 }
 
+/** @returns {string} the UI language's decimal separator ('.' in English, ',' in French) */
+export function decimalSeparator() {
+  const part = new Intl.NumberFormat(current).formatToParts(1.5).find((p) => p.type === 'decimal');
+  return part ? part.value : '.';
+}
+
 /**
  * A date (and by default time) in the UI language and the phone's time zone.
  * @param {string | Date} when

@@ -28,7 +28,8 @@ const SEND_WAIT_MS = 8000;
  * @returns {string}
  */
 function problemText(problem) {
-  return problem.message || t(problem.key, problem.params || {});
+  const text = problem.message || t(problem.key, problem.params || {});
+  return problem.hint ? `${text} ${t(problem.hint.key, problem.hint.params)}` : text;
 }
 
 /**
