@@ -112,6 +112,14 @@ class OccurrenceSchema(ma.Schema):
     completed_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     response_id = ma.fields.String(dump_only=True, allow_none=True)
+    repeat_response_ids = ma.fields.List(
+        ma.fields.String(),
+        dump_only=True,
+        metadata={
+            "description": "Responses sent for this occurrence after it was answered: kept and "
+            "flagged as repeats (the participant chose to answer again, or an old phone resent)"
+        },
+    )
     state = ma.fields.Function(
         lambda o: str(o.state),
         dump_only=True,

@@ -289,6 +289,31 @@ class _FileChecker:
                     )
         return texts
 
+    def any_language_text(self, raw: object, field: str, label: str) -> dict[str, str]:
+        """language → text in any language (not only the instrument's), the default included."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or not raw:
+            self.error(field, f"{label}: {field}: expected language → text, found {_show(raw)}")
+            return {}
+        texts: dict[str, str] = {}
+        for language, value in raw.items():
+            if not (isinstance(language, str) and _LANGUAGE.fullmatch(language)):
+                self.error(field, f"{label}: {field}: {_show(language)} is not a language code")
+            elif not isinstance(value, str) or not value.strip():
+                self.error(
+                    field,
+                    f"{label}: {field}.{language}: expected non-empty text, found {_show(value)}",
+                )
+            else:
+                texts[language] = value.strip()
+        if texts and self.default_language not in texts:
+            self.error(
+                field,
+                f"{label}: {field}: no text in the default language '{self.default_language}'",
+            )
+        return texts
+
     def wording(
         self, raw: object, field: str, item_id: str | None = None, required: bool = True
     ) -> dict[str, dict[str, str]]:
@@ -1063,7 +1088,7 @@ class _FileChecker:
             fields = self.mapping(
                 entry,
                 field,
-                ("id", "when", "severity", "message"),
+                ("id", "when", "severity", "message", "participant_message"),
                 ("id", "when", "severity", "message"),
                 label=label,
             )
@@ -1080,8 +1105,11 @@ class _FileChecker:
                 )
             when = self.expression(fields["when"], f"{label}: when", names)
             message = self.text(fields["message"], f"{label}: message")
+            shown = self.any_language_text(
+                fields.get("participant_message"), f"{field}.participant_message", label
+            )
             if when is not None and message is not None and severity in ALERT_SEVERITIES:
-                alerts.append(AlertRule(str(alert_id), when, str(severity), message))
+                alerts.append(AlertRule(str(alert_id), when, str(severity), message, shown))
         return tuple(alerts)
 
 

@@ -156,6 +156,19 @@ export function formatNumber(value) {
   return new Intl.NumberFormat(current).format(value);
 }
 
+/**
+ * A language's name in the UI language ("anglais" for 'en' in French).
+ * @param {string} code
+ * @returns {string}
+ */
+export function languageName(code) {
+  try {
+    return new Intl.DisplayNames([current], { type: 'language' }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
 /** @returns {string} the UI language's decimal separator ('.' in English, ',' in French) */
 export function decimalSeparator() {
   const part = new Intl.NumberFormat(current).formatToParts(1.5).find((p) => p.type === 'decimal');

@@ -5,9 +5,12 @@
 // this is (name and colour of the child).
 
 import { ApiError } from '../api.js';
+import { STORES } from '../config.js';
+import * as db from '../db.js';
 import { loadDue, loadInstrument, personName } from '../data.js';
 import { draftKey, loadDraft, saveDraft } from '../drafts.js';
-import { plural, t, textIn } from '../i18n.js';
+import { isTrue } from '../expressions.js';
+import { language as uiLanguage, languageName, plural, t, textIn } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { allSteps, answersToSend, checkStep, numericSummary, visibleSteps } from '../questionnaire.js';
 import { focusHeading, navigate } from '../router.js';
@@ -16,7 +19,7 @@ import { describeAnswer, renderQuestion } from './question.js';
 
 /**
  * @typedef {import('../drafts.js').Draft & {raw?: Record<string, string>, fromReview?: boolean}} WorkingDraft
- * @typedef {import('../questionnaire.js').Instrument} Instrument
+ * @typedef {import('../questionnaire.js').Instrument & {safety?: {id: string, when: any, message: string, language: string}[], safety_contacts?: string | null}} Instrument
  * @typedef {import('../questionnaire.js').Problem} Problem
  */
 
@@ -41,10 +44,12 @@ function problemText(problem) {
 function answeringFor(person, people) {
   if (person.respondent === 'self' && people.length <= 1) return null;
   const name = personName(person, people);
+  // "Answering for yourself", not "for" + "you": Arabic needs the attached pronoun (#11).
+  const text = person.respondent === 'self' && !person.nickname ? t('answer.forSelf') : t('answer.for', { name });
   const banner = h(
     'div',
     { class: 'answering-for', dataset: { participant: String(person.participant_id) } },
-    h('p', { class: 'person-chip', text: t('answer.for', { name }) }),
+    h('p', { class: 'person-chip', text }),
     h('a', { class: 'switch', href: '#/today', text: t('answer.switch') }),
   );
   return withColour(banner, person.colour);
@@ -101,6 +106,10 @@ export const answerScreen = {
     };
     draft.raw = draft.raw || {};
     let stored = Boolean(draft.updated_at);
+    // Already answered for this visit (waiting to be sent, or sent): starting again is a
+    // deliberate choice after a warning, so one visit gives one answer unless chosen (#11).
+    const [queued, sentBefore] = await Promise.all([outbox.records(), db.getAll(STORES.submitted)]);
+    const earlier = stored ? null : outbox.earlierAnswer(queued, sentBefore, participantId, params.key, occurrenceId);
     const save = async () => {
       await saveDraft(draft);
       stored = true;
@@ -126,12 +135,18 @@ export const answerScreen = {
       fill(root,
         banner(),
         h('h1', { ...textIn(lang), text: instrument.title }),
+        languageNotice(lang),
         instrument.description ? h('p', { ...textIn(lang), text: instrument.description }) : null,
         instrument.recall_period
           ? h('p', {}, h('strong', { text: t('answer.recall') }), ' ', h('span', { ...textIn(lang), text: instrument.recall_period }))
           : null,
         instrument.estimated_minutes
           ? h('p', { class: 'muted', text: plural('answer.minutes', instrument.estimated_minutes) })
+          : null,
+        earlier
+          ? h('div', { class: 'notice warning', id: 'answered-already', role: 'note' },
+              h('p', {}, h('strong', { text: t(earlier === 'waiting' ? 'answer.again.waiting' : 'answer.again.sent') })),
+              h('p', { text: t('answer.again.warning') }))
           : null,
         h(
           'div',
@@ -140,7 +155,7 @@ export const answerScreen = {
           h('button', {
             type: 'button',
             class: 'next',
-            text: stored ? t('answer.continue') : t('answer.start'),
+            text: stored ? t('answer.continue') : earlier ? t('answer.again.start') : t('answer.start'),
             onclick: () => {
               const steps = visibleSteps(instrument, draft.answers);
               go(steps.length ? steps[0].item.id : 'review');
@@ -314,6 +329,9 @@ export const answerScreen = {
               h(
                 'div',
                 { class: 'q' },
+                // The page's stem ("In the last 7 days, how often did your child...") belongs to
+                // questions such as "sleep well?", which mean nothing without it (#11).
+                s.page.title ? h('p', { ...textIn(lang), class: 'stem', text: s.page.title }) : null,
                 h('p', { ...textIn(lang), text: s.item.text || '' }),
                 h('p', { class: 'a', text: describeAnswer(s.item, draft.answers[s.item.id]) }),
                 flagged ? h('p', { class: 'muted', text: t('answer.review.flagged') }) : null,
@@ -370,6 +388,8 @@ export const answerScreen = {
       // Scores for the participant's own trend chart (History): the server seals them. Loaded
       // only now (out of the first load); if it cannot load, the answers go without them.
       const scoring = await import('../scores.js').catch(() => null);
+      const scored = scoring ? scoring.scoreSummary(instrument, answers) : null;
+      const safety = safetyMessages(instrument, answers, scored ? scored.scores : {});
       await outbox.enqueue(
         {
           id: draft.id,
@@ -381,7 +401,7 @@ export const answerScreen = {
             title: dueItem?.title || instrument.title,
             occurrence_id: occurrenceId,
             numeric: numericSummary(instrument, answers),
-            ...(scoring ? scoring.scoreSummary(instrument, answers) : {}),
+            ...(scored || {}),
           },
         },
         key,
@@ -392,19 +412,21 @@ export const answerScreen = {
         new Promise((resolve) => setTimeout(() => resolve(null), SEND_WAIT_MS)),
       ]);
       const stillQueued = (await outbox.records()).find((r) => r.id === draft.id);
-      drawDone(stillQueued ? stillQueued.state : 'sent', result);
+      drawDone(stillQueued ? stillQueued.state : 'sent', result, safety);
     };
 
     /**
      * @param {'sent' | 'waiting' | 'failed'} outcome
      * @param {{waiting: number} | null} result
+     * @param {{message: string, language: string}[]} safety messages whose rule fired
      */
-    const drawDone = (outcome, result) => {
+    const drawDone = (outcome, result, safety) => {
       const message =
         outcome === 'sent' ? t('answer.done.sent') : outcome === 'failed' ? t('answer.done.failed') : t('answer.done.queued');
       fill(root,
         banner(),
         h('h1', { text: t('answer.done.title') }),
+        safetySection(safety, instrument.safety_contacts),
         h('p', { class: `notice ${outcome === 'failed' ? 'error' : 'ok'}`, dataset: { outcome }, text: message }),
         result && result.waiting > 0 && outcome !== 'failed'
           ? h('p', { class: 'muted', text: plural('outbox.waiting', result.waiting) })
@@ -417,6 +439,47 @@ export const answerScreen = {
     draw();
   },
 };
+
+/**
+ * Says which language the questionnaire is in when it is not the app's (#11): a French or
+ * Arabic reader may get an instrument that has no translation.
+ * @param {string} questionnaireLanguage
+ * @returns {HTMLElement | null}
+ */
+function languageNotice(questionnaireLanguage) {
+  if (questionnaireLanguage.split('-')[0] === uiLanguage().split('-')[0]) return null;
+  return h('p', { class: 'notice', id: 'language-notice', text: t('answer.languageNotice', { language: languageName(questionnaireLanguage) }) });
+}
+
+/**
+ * The instrument's safety messages whose rule is true for these answers and scores, worked
+ * out on the phone with the shared expression language (the same rules raise the staff
+ * alert on the server), so the message shows even while the answers wait offline.
+ * @param {Instrument & {safety?: {id: string, when: any, message: string, language: string}[]}} instrument
+ * @param {Record<string, unknown>} answers
+ * @param {Record<string, number>} scores
+ * @returns {{message: string, language: string}[]}
+ */
+export function safetyMessages(instrument, answers, scores) {
+  const seen = { ...answers, ...scores, respondent: instrument.respondent };
+  return (instrument.safety || []).filter((rule) => isTrue(rule.when, seen));
+}
+
+/**
+ * @param {{message: string, language: string}[]} safety
+ * @param {string | null | undefined} contacts the site's or study's help contacts
+ * @returns {HTMLElement | null}
+ */
+function safetySection(safety, contacts) {
+  if (!safety.length) return null;
+  return h(
+    'section',
+    { class: 'notice warning safety', id: 'safety', 'aria-labelledby': 'safety-title' },
+    h('h2', { id: 'safety-title', text: t('answer.safety.title') }),
+    safety.map((rule) => h('p', { ...textIn(rule.language), text: rule.message })),
+    contacts ? h('p', { class: 'contacts', dir: 'auto', text: contacts }) : null,
+  );
+}
 
 /**
  * Marks the answer controls invalid or valid for assistive technology.
