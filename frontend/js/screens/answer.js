@@ -9,7 +9,6 @@ import { STORES } from '../config.js';
 import * as db from '../db.js';
 import { loadDue, loadInstrument, personName } from '../data.js';
 import { draftKey, loadDraft, saveDraft } from '../drafts.js';
-import { isTrue } from '../expressions.js';
 import { language as uiLanguage, languageName, plural, t, textIn } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { allSteps, answersToSend, checkStep, numericSummary, visibleSteps } from '../questionnaire.js';
@@ -385,11 +384,17 @@ export const answerScreen = {
         hard_to_understand: draft.hard.filter((id) => visibleIds.has(id)),
       };
       if (occurrenceId !== null) body.occurrence_id = occurrenceId;
-      // Scores for the participant's own trend chart (History): the server seals them. Loaded
-      // only now (out of the first load); if it cannot load, the answers go without them.
-      const scoring = await import('../scores.js').catch(() => null);
+      // Scores for the participant's own trend chart (History): the server seals them; and
+      // the safety message (#11). Loaded only now (out of the first load, precached by the
+      // worker so offline works); if scores cannot load, the answers go without them.
+      const [scoring, safetyModule] = await Promise.all([
+        import('../scores.js').catch(() => null),
+        import('../safety.js').catch(() => null),
+      ]);
       const scored = scoring ? scoring.scoreSummary(instrument, answers) : null;
-      const safety = safetyMessages(instrument, answers, scored ? scored.scores : {});
+      const safety = safetyModule
+        ? safetyModule.safetySection(instrument, answers, scored ? scored.scores : {})
+        : null;
       await outbox.enqueue(
         {
           id: draft.id,
@@ -418,7 +423,7 @@ export const answerScreen = {
     /**
      * @param {'sent' | 'waiting' | 'failed'} outcome
      * @param {{waiting: number} | null} result
-     * @param {{message: string, language: string}[]} safety messages whose rule fired
+     * @param {HTMLElement | null} safety the safety message, if a rule fired
      */
     const drawDone = (outcome, result, safety) => {
       const message =
@@ -426,7 +431,7 @@ export const answerScreen = {
       fill(root,
         banner(),
         h('h1', { text: t('answer.done.title') }),
-        safetySection(safety, instrument.safety_contacts),
+        safety,
         h('p', { class: `notice ${outcome === 'failed' ? 'error' : 'ok'}`, dataset: { outcome }, text: message }),
         result && result.waiting > 0 && outcome !== 'failed'
           ? h('p', { class: 'muted', text: plural('outbox.waiting', result.waiting) })
@@ -449,36 +454,6 @@ export const answerScreen = {
 function languageNotice(questionnaireLanguage) {
   if (questionnaireLanguage.split('-')[0] === uiLanguage().split('-')[0]) return null;
   return h('p', { class: 'notice', id: 'language-notice', text: t('answer.languageNotice', { language: languageName(questionnaireLanguage) }) });
-}
-
-/**
- * The instrument's safety messages whose rule is true for these answers and scores, worked
- * out on the phone with the shared expression language (the same rules raise the staff
- * alert on the server), so the message shows even while the answers wait offline.
- * @param {Instrument & {safety?: {id: string, when: any, message: string, language: string}[]}} instrument
- * @param {Record<string, unknown>} answers
- * @param {Record<string, number>} scores
- * @returns {{message: string, language: string}[]}
- */
-export function safetyMessages(instrument, answers, scores) {
-  const seen = { ...answers, ...scores, respondent: instrument.respondent };
-  return (instrument.safety || []).filter((rule) => isTrue(rule.when, seen));
-}
-
-/**
- * @param {{message: string, language: string}[]} safety
- * @param {string | null | undefined} contacts the site's or study's help contacts
- * @returns {HTMLElement | null}
- */
-function safetySection(safety, contacts) {
-  if (!safety.length) return null;
-  return h(
-    'section',
-    { class: 'notice warning safety', id: 'safety', 'aria-labelledby': 'safety-title' },
-    h('h2', { id: 'safety-title', text: t('answer.safety.title') }),
-    safety.map((rule) => h('p', { ...textIn(rule.language), text: rule.message })),
-    contacts ? h('p', { class: 'contacts', dir: 'auto', text: contacts }) : null,
-  );
 }
 
 /**
