@@ -133,6 +133,10 @@ def test_safety_message_and_language_notice_in_the_readers_language(
     phq9 = page.locator(".due-item", has_text="PHQ-9")
     english = {"fr": "anglais", "ar": "الإنجليزية"}[language]
     expect(phq9).to_contain_text(english)  # Today says which language it is in
+    link = phq9.get_by_role("link").text_content() or ""
+    # "for you": French "pour vous"; Arabic attaches the pronoun ("لك"), never "عن أنت".
+    assert link.endswith({"fr": "pour vous", "ar": "لك"}[language]), link
+    assert "أنت" not in link
     phq9.get_by_role("link").click()
     notice = page.locator("#language-notice")
     expect(notice).to_contain_text(english)

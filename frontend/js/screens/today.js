@@ -224,7 +224,9 @@ export const todayScreen = {
                         'a',
                         { class: earlier && !started ? 'button secondary' : 'button', href: `#${answerPath(person.participant_id, item)}` },
                         verb,
-                        h('span', { class: 'visually-hidden', text: ` ${t('today.itemFor', { title: item.title, name })}` }),
+                        // "for you" is its own string: Arabic attaches the pronoun (لك), it cannot
+                        // put "أنت" after a preposition (#11).
+                        h('span', { class: 'visually-hidden', text: ` ${person.respondent === 'self' && !person.nickname ? t('today.itemForSelf', { title: item.title }) : t('today.itemFor', { title: item.title, name })}` }),
                       ),
                     );
                   }),
