@@ -19,6 +19,7 @@ from app.responses import keys
 from app.responses import service as responses
 from app.responses.models import Response
 from tests.browser.conftest import TIMEOUT_MS, PwaWorld, sign_in
+from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_answer import choose, next_, question
 from tests.browser.test_caregiver import send, start
 from tests.factories import make_participant
@@ -99,6 +100,7 @@ def test_typed_words_are_refused_with_a_message_and_the_number_is_stored(
     expect(page.locator("#answer-error")).to_have_text(message)
     expect(field).to_have_attribute("aria-invalid", "true")
     assert days.is_visible()
+    assert_accessible(page, "number refused with a message")
     field.fill("2")
     next_(page)
     question(page, "Did your child need an unplanned visit")

@@ -22,6 +22,7 @@ from app.reminders.models import Occurrence
 from app.responses.models import Response
 from app.studies.models import Study
 from tests.browser.conftest import PwaWorld, eventually, sign_in, wait_for_today
+from tests.browser.test_accessibility import assert_accessible
 from tests.factories import make_participant
 
 ALL_DAY = {"kind": "daily", "open_time": "00:00", "window_minutes": 1440}
@@ -146,3 +147,4 @@ def test_safety_message_and_language_notice_in_the_readers_language(
     expect(safety).to_contain_text(CONTACTS[language])
     assert safety.locator("p").first.get_attribute("lang") == language
     page.locator("[data-outcome=sent]").wait_for()
+    assert_accessible(page, f"thank-you with the safety message ({language})")

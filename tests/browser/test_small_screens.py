@@ -110,6 +110,7 @@ def test_every_screen_fits_a_360px_phone_and_passes_axe(
         assert_accessible(page, "settings")
         go(page, "News")
         fits(page, "news")
+        assert_accessible(page, "news")
 
         page.add_style_tag(content="html { font-size: 200% !important; }")
         for tab in ("News", "Settings", "History", "Today"):
