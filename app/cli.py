@@ -127,6 +127,9 @@ def users() -> None:
 @click.option("--study", "study_slug", help="Grant a role in this study (slug).")
 @click.option("--site", "site_code", help="Limit the role to this site (code); default: all sites.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), help="The role to grant.")
+@click.option(
+    "--language", default="en", show_default=True, help="Language of alert e-mails (en, fr, ar…)."
+)
 @click.password_option(prompt="Password (12+ characters)")
 @with_appcontext
 def create_user(
@@ -135,6 +138,7 @@ def create_user(
     study_slug: str | None,
     site_code: str | None,
     role: str | None,
+    language: str,
     password: str,
 ) -> None:
     """Create a staff user, optionally with a role in a study."""
@@ -142,7 +146,12 @@ def create_user(
         raise click.UsageError("--study and --role go together.")
     try:
         user = accounts.create_user(
-            db.session(), email=email, display_name=display_name, password=password, actor="cli"
+            db.session(),
+            email=email,
+            display_name=display_name,
+            password=password,
+            actor="cli",
+            language=language,
         )
         if study_slug and role:
             study = db.session.query(Study).filter_by(slug=study_slug).one_or_none()
@@ -168,6 +177,24 @@ def create_user(
 @click.group("studies")
 def studies_group() -> None:
     """Studies and sites."""
+
+
+@users.command("set-language")
+@click.option("--email", required=True)
+@click.option("--language", required=True, help="e.g. en, fr, ar: alert e-mails use it.")
+@with_appcontext
+def set_user_language(email: str, language: str) -> None:
+    """Set the language Chorus writes to a staff member in (alert e-mails)."""
+    user = accounts.find_by_email(db.session(), email)
+    if user is None:
+        raise click.UsageError(f"No staff account for {email!r}.")
+    try:
+        accounts.set_language(db.session(), user, language, actor="cli")
+    except ChorusError as error:
+        db.session.rollback()
+        _fail(error)
+    db.session.commit()
+    click.echo(f"{user.email} now gets e-mails in '{language}'.")
 
 
 @studies_group.command("create")

@@ -36,6 +36,28 @@ def test_users_create_with_a_role(app, db_session):
     assert membership.role == "site_coordinator" and membership.site_id is not None
 
 
+def test_staff_get_a_language_for_their_alert_emails(app, db_session):
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=["users", "create", "--email", "f@example.org", "--name", "F", "--language", "fr"],
+        input="a long enough password\na long enough password\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert db_session.scalar(sa.select(StaffUser.language)) == "fr"
+    changed = runner.invoke(
+        args=["users", "set-language", "--email", "f@example.org", "--language", "ar"]
+    )
+    assert changed.exit_code == 0 and "in 'ar'" in changed.output
+    db_session.expire_all()
+    assert db_session.scalar(sa.select(StaffUser.language)) == "ar"
+    refused = runner.invoke(
+        args=["users", "set-language", "--email", "f@example.org", "--language", "Arabic"]
+    )
+    assert refused.exit_code == 1 and "language" in refused.output
+    db_session.expire_all()
+    assert db_session.scalar(sa.select(StaffUser.language)) == "ar"
+
+
 def test_users_create_refuses_a_weak_password_and_changes_nothing(app, db_session):
     result = app.test_cli_runner().invoke(
         args=["users", "create", "--email", "a@example.org", "--name", "A"], input="short\nshort\n"

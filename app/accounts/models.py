@@ -24,6 +24,8 @@ class StaffUser(Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The language of what the app writes to this person (alert e-mails), e.g. 'fr'.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import re
 from dataclasses import dataclass
 
 import pyotp
@@ -18,6 +19,8 @@ from app.accounts import passwords, throttle
 from app.accounts.models import StaffUser
 from app.audit import service as audit
 from app.errors import ChorusError, Conflict, ErrorCode, Invalid, TooManyAttempts
+
+_STAFF_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,18 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(
-    session: Session, *, email: str, display_name: str, password: str, actor: str
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    actor: str,
+    language: str = "en",
 ) -> StaffUser:
+    """A staff account; ``language`` is what alert e-mails to them are written in (#11)."""
     email = normalise_email(email)
+    if not _STAFF_LANGUAGE.match(language):
+        raise Invalid(errors={"language": ["Use a language code such as 'en', 'fr' or 'ar'."]})
     if "@" not in email or len(email) > 254:
         raise Invalid(errors={"email": ["Enter an e-mail address like name@example.org."]})
     try:
@@ -47,11 +59,26 @@ def create_user(
         email=email,
         display_name=display_name.strip() or email,
         password_hash=passwords.hash_password(password),
+        language=language,
     )
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="staff.created", target=f"staff:{user.id}")
     return user
+
+
+def set_language(session: Session, user: StaffUser, language: str, *, actor: str) -> None:
+    """The language of what Chorus writes to this staff member (alert e-mails)."""
+    if not _STAFF_LANGUAGE.match(language):
+        raise Invalid(errors={"language": ["Use a language code such as 'en', 'fr' or 'ar'."]})
+    user.language = language
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.language_set",
+        target=f"staff:{user.id}",
+        details={"language": language},
+    )
 
 
 def find_by_email(session: Session, email: str) -> StaffUser | None:

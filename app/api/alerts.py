@@ -37,6 +37,10 @@ class AlertSchema(ma.Schema):
     message = ma.fields.String(dump_only=True)
     raised_at = ma.fields.AwareDateTime(dump_only=True)
     acknowledged_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    repeat = ma.fields.Boolean(
+        dump_only=True,
+        metadata={"description": "Raised by a repeat answer to a questionnaire already answered"},
+    )
 
 
 @blp.get("/")

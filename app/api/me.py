@@ -28,6 +28,7 @@ from app.instruments.rendering import render_instrument
 from app.library.service import get_version, instrument_of
 from app.participants import service as participants
 from app.reminders import due as due_service
+from app.studies.service import safety_contacts_for
 
 blp = Blueprint(
     "me",
@@ -136,12 +137,14 @@ def rendered_instrument(query: dict[str, int], key: str, version: str) -> dict[s
     )
     if row.id not in {a.instrument_version_id for a in assigned}:
         raise NotFound(f"{row.label} is not asked of this person.")
-    language = display_language(instrument, participants.holder_language(device))
-    rendered = render_instrument(instrument, language, str(person.respondent))
+    reader = participants.holder_language(device)
+    language = display_language(instrument, reader)
+    rendered = render_instrument(instrument, language, str(person.respondent), reader)
     return {
         **rendered,
         "participant_id": person.participant.id,
         "answered_by": person.answered_by,
+        "safety_contacts": safety_contacts_for(person.participant.site, reader),
     }
 
 

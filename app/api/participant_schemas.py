@@ -185,6 +185,11 @@ class PersonSchema(ma.Schema):
     study = ma.fields.Function(lambda p: p.participant.study.slug, dump_only=True)
     nickname = ma.fields.Function(lambda p: p.participant.nickname, dump_only=True)
     colour = ma.fields.Function(lambda p: p.participant.colour, dump_only=True)
+    time_zone = ma.fields.Function(
+        lambda p: p.participant.time_zone,
+        dump_only=True,
+        metadata={"description": "The person's own time zone: their questionnaires open in it"},
+    )
     age_band = ma.fields.Function(lambda p: p.participant.age_band, dump_only=True)
     status = ma.fields.Function(lambda p: p.participant.status, dump_only=True)
     respondent = ma.fields.Function(
@@ -264,6 +269,20 @@ class RenderedInstrumentSchema(ma.Schema):
         ma.fields.Dict(),
         dump_only=True,
         metadata={"description": "How each score is computed, for the phone's own trend chart"},
+    )
+    safety = ma.fields.List(
+        ma.fields.Dict(),
+        dump_only=True,
+        metadata={
+            "description": "Alert rules with a message for the participant ({id, when, message, "
+            "language}): the phone evaluates `when` over the answers and its scores and shows "
+            "the message on the thank-you screen, online or not"
+        },
+    )
+    safety_contacts = ma.fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The site's or study's help contacts in the reader's language"},
     )
     participant_id = ma.fields.Integer(dump_only=True)
     answered_by = ma.fields.String(dump_only=True)

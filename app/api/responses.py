@@ -77,6 +77,14 @@ class ReceiptSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "The due questionnaire this response completed, if any"},
     )
+    repeat_of = ma.fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Set when the questionnaire named by occurrence_id was already "
+            "answered: the response that answered it. This one is kept and flagged as a repeat."
+        },
+    )
 
 
 @blp.post("/")

@@ -112,11 +112,42 @@ class OccurrenceSchema(ma.Schema):
     completed_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     cancelled_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     response_id = ma.fields.String(dump_only=True, allow_none=True)
+    repeat_response_ids = ma.fields.List(
+        ma.fields.String(),
+        dump_only=True,
+        metadata={
+            "description": "Responses sent for this occurrence after it was answered: kept and "
+            "flagged as repeats (the participant chose to answer again, or an old phone resent)"
+        },
+    )
     state = ma.fields.Function(
         lambda o: str(o.state),
         dump_only=True,
         metadata={"enum": [s.value for s in OccurrenceState]},
     )
+
+
+class ScheduleAddedSchema(ScheduleSchema):
+    language_warnings = ma.fields.List(
+        ma.fields.String(),
+        dump_only=True,
+        metadata={
+            "description": "Readers who will get this questionnaire in another language than "
+            "their own, e.g. \"phq9 1.1.0 has no 'fr' text: 3 readers in 'fr' will get it in "
+            "'en'.\" (the phone tells them too)"
+        },
+    )
+
+
+class _AddedSchedule:
+    """A new schedule with the warnings its creator should read."""
+
+    def __init__(self, row: StudySchedule, language_warnings: list[str]) -> None:
+        self._row = row
+        self.language_warnings = language_warnings
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
 
 
 class AdherenceSchema(ma.Schema):
@@ -181,13 +212,13 @@ class Schedules(MethodView):
         )
 
     @blp.arguments(ScheduleCreateSchema)
-    @blp.response(201, ScheduleSchema)
+    @blp.response(201, ScheduleAddedSchema)
     @_errors(
         (403, "Needs a study-wide role that manages the study (or CSRF token missing)"),
         (404, "No such study"),
         (422, "A field is not valid (errors name it, e.g. spec.open_time)"),
     )
-    def post(self, payload: dict[str, Any], slug: str) -> StudySchedule:
+    def post(self, payload: dict[str, Any], slug: str) -> _AddedSchedule:
         """Add a schedule. Participants it applies to get its occurrences from the next
         planner run (their phones at once, on their next look at what is due)."""
         user, study = _managed_study(slug)
@@ -205,8 +236,9 @@ class Schedules(MethodView):
             reminder_gaps_minutes=payload["reminder_gaps_minutes"],
             actor=_actor(user),
         )
+        warnings = schedule_service.language_warnings(db.session(), study, row)
         db.session.commit()
-        return row
+        return _AddedSchedule(row, warnings)
 
 
 @blp.route("/schedules/<int:schedule_id>")

@@ -129,8 +129,24 @@ _WORDING: Final[dict[str, _Wording]] = {
         alert_subject="Uma resposta precisa da sua atenção",
         code="Código do participante: {code}",
     ),
+    # Modern Standard Arabic, addressing the reader in the masculine-default polite form that
+    # health services use; the HTML e-mail is marked right to left.
+    "ar": _Wording(
+        greeting="مرحبًا،",
+        waiting="لديك استبيان قصير في انتظارك في تطبيق Chorus.",
+        waiting_for="لديك استبيان قصير عن {name} في انتظارك في تطبيق Chorus.",
+        subject="استبيان قصير في انتظارك",
+        subject_for="استبيان قصير عن {name}",
+        open="افتح",
+        settings="شكرًا لمشاركتك. يمكنك اختيار أوقات وصول التذكيرات من إعدادات التطبيق.",
+        alert="إجابة في الدراسة {study} في الموقع {site} تحتاج إلى اهتمامك.",
+        sign_in="سجّل الدخول لرؤيتها",
+        alert_subject="إجابة تحتاج إلى اهتمامك",
+        code="رمز المشارك: {code}",
+    ),
 }
 SUPPORTED_LANGUAGES: Final = frozenset(_WORDING)
+_RIGHT_TO_LEFT: Final = frozenset({"ar"})
 
 
 @dataclass(frozen=True)
@@ -193,9 +209,10 @@ def _render(
         lines += ["", closing]
     text = "\n".join(lines) + "\n"
     e = html.escape
+    direction = ' dir="rtl"' if language in _RIGHT_TO_LEFT else ""
     closing_html = f"<p>{e(closing)}</p>" if closing else ""
     body_html = (
-        f'<!doctype html><html lang="{e(language)}"><body>'
+        f'<!doctype html><html lang="{e(language)}"{direction}><body>'
         f"<p>{e(greeting)}</p>"
         f'<p>{e(lead)} <a href="{e(link, quote=True)}">{e(action)}</a></p>'
         f"{closing_html}</body></html>\n"

@@ -24,7 +24,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, CompiledExpression):
         return value.source  # the AST is derived from the source
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get("omit_if_empty") and not getattr(value, f.name))
+        }
     if isinstance(value, Mapping):
         return {str(key): _plain(member) for key, member in value.items()}
     if isinstance(value, list | tuple):

@@ -23,7 +23,9 @@ from typing import Final
 
 from app.instruments.expressions import JS_WHITESPACE, is_true
 from app.instruments.model import RESPONDENT_TYPES, TEXT_MAX_LENGTH_DEFAULTS, Instrument, Item
+from app.instruments.patterns import full_match
 
+_WHOLE_NUMBER_TYPES: Final = ("rating_0_10", "vas_0_100", "integer")
 _TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Stable error codes the API and the PWA can switch on; messages are for people.
@@ -80,6 +82,10 @@ def _is_blank(value: object) -> bool:
 
 
 def _is_integer(value: object) -> bool:
+    """A whole number; ``2.0`` counts, as it does for the phone (JavaScript has one number type
+    and JSON does not tell 2 from 2.0), and is stored as ``2``."""
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -112,9 +118,9 @@ def check_answer(item: Item, value: object, language: str = "en") -> list[ItemEr
     if kind == "multiple_choice":
         return _check_multiple_choice(item, value)
     if kind in ("rating_0_10", "vas_0_100", "integer"):
-        if not _is_integer(value) or not _is_finite_number(value):
+        if not _is_finite_number(value) or not _is_integer(value):
             return error("wrong_type", "expected a whole number")
-        assert isinstance(value, int)
+        assert isinstance(value, int | float)
         return _check_range(item, value)
     if kind == "decimal":
         if not _is_finite_number(value):
@@ -146,7 +152,7 @@ def check_answer(item: Item, value: object, language: str = "en") -> list[ItemEr
     limit = item.max_length or TEXT_MAX_LENGTH_DEFAULTS[kind]
     if len(value) > limit:
         return error("too_long", f"at most {limit} characters")
-    if item.pattern is not None and re.fullmatch(item.pattern, value) is None:
+    if item.pattern is not None and not full_match(item.pattern, value):
         return error("pattern", "does not have the expected form")
     return []
 
@@ -248,6 +254,8 @@ def validate_answers(
                 errors.append(ItemError(item.id, "constraint", message))
                 continue
             stored = list(value) if isinstance(value, tuple) else value
+            if isinstance(stored, float) and item.type in _WHOLE_NUMBER_TYPES:
+                stored = int(stored)
             clean[item.id] = stored
             seen[item.id] = stored
     return ValidationResult(clean, tuple(errors), tuple(dropped), tuple(visible))

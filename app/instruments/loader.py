@@ -47,6 +47,7 @@ from app.instruments.model import (
     Scale,
     Score,
 )
+from app.instruments.patterns import PatternError, compile_pattern
 
 INSTRUMENT_FIELDS: Final = {
     "id": True,
@@ -286,6 +287,31 @@ class _FileChecker:
                         f"'{self.default_language}' text",
                         item_id,
                     )
+        return texts
+
+    def any_language_text(self, raw: object, field: str, label: str) -> dict[str, str]:
+        """language → text in any language (not only the instrument's), the default included."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or not raw:
+            self.error(field, f"{label}: {field}: expected language → text, found {_show(raw)}")
+            return {}
+        texts: dict[str, str] = {}
+        for language, value in raw.items():
+            if not (isinstance(language, str) and _LANGUAGE.fullmatch(language)):
+                self.error(field, f"{label}: {field}: {_show(language)} is not a language code")
+            elif not isinstance(value, str) or not value.strip():
+                self.error(
+                    field,
+                    f"{label}: {field}.{language}: expected non-empty text, found {_show(value)}",
+                )
+            else:
+                texts[language] = value.strip()
+        if texts and self.default_language not in texts:
+            self.error(
+                field,
+                f"{label}: {field}: no text in the default language '{self.default_language}'",
+            )
         return texts
 
     def wording(
@@ -857,9 +883,15 @@ class _FileChecker:
             )
             return None
         try:
-            re.compile(raw)
-        except re.error as error:
-            self.error("pattern", f"pattern: not a valid regular expression: {error}", item_id)
+            compile_pattern(raw)
+        except PatternError as error:
+            # The phone checks patterns in JavaScript: one both cannot read the same is refused
+            # here, before a participant's answer can pass on the phone and fail on the server.
+            self.error(
+                "pattern",
+                f"pattern: {error} (see app/instruments/patterns.py for what works on both)",
+                item_id,
+            )
             return None
         return raw
 
@@ -1056,7 +1088,7 @@ class _FileChecker:
             fields = self.mapping(
                 entry,
                 field,
-                ("id", "when", "severity", "message"),
+                ("id", "when", "severity", "message", "participant_message"),
                 ("id", "when", "severity", "message"),
                 label=label,
             )
@@ -1073,8 +1105,11 @@ class _FileChecker:
                 )
             when = self.expression(fields["when"], f"{label}: when", names)
             message = self.text(fields["message"], f"{label}: message")
+            shown = self.any_language_text(
+                fields.get("participant_message"), f"{field}.participant_message", label
+            )
             if when is not None and message is not None and severity in ALERT_SEVERITIES:
-                alerts.append(AlertRule(str(alert_id), when, str(severity), message))
+                alerts.append(AlertRule(str(alert_id), when, str(severity), message, shown))
         return tuple(alerts)
 
 

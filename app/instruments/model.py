@@ -152,12 +152,22 @@ class Score:
     codes: tuple[Code, ...] = ()
 
 
+# Fields added after instruments were first published: left out of the content hash while
+# empty (app/instruments/canonical.py), so versions published before them keep their hash.
+OMIT_IF_EMPTY: Final = {"omit_if_empty": True}
+
+
 @dataclass(frozen=True)
 class AlertRule:
     id: str
     when: CompiledExpression
     severity: str
-    message: str
+    message: str  # for site staff
+    # What the participant sees on the thank-you screen when the rule fires (#11), e.g. where
+    # to get help now. Any language the app speaks, not only the instrument's: a safety message
+    # must reach a reader whose questionnaire is untranslated. The study's or site's own
+    # contacts are shown below it (Study/Site.safety_contacts).
+    participant_message: LocalizedText = field(default_factory=dict, metadata=OMIT_IF_EMPTY)
 
 
 @dataclass(frozen=True)

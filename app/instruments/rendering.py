@@ -93,8 +93,20 @@ def _render_score(score: Score) -> dict[str, Any]:
     }
 
 
-def render_instrument(instrument: Instrument, language: str, respondent: str) -> dict[str, Any]:
-    """The JSON the PWA gets for one (language, respondent) pair."""
+def _safety_language(text: LocalizedText, reader: str, shown: str, default: str) -> str | None:
+    for candidate in (reader, reader.split("-")[0], shown, default, "en"):
+        if candidate in text:
+            return candidate
+    return next(iter(text), None)
+
+
+def render_instrument(
+    instrument: Instrument, language: str, respondent: str, reader_language: str = ""
+) -> dict[str, Any]:
+    """The JSON the PWA gets for one (language, respondent) pair.
+
+    ``reader_language`` (default: ``language``) picks the safety messages' language: they are
+    written in the app's languages even when the questionnaire itself is not translated."""
     if respondent not in instrument.respondents:
         raise RenderError(
             f"instrument '{instrument.id}' is not answered by {respondent!r} "
@@ -127,4 +139,21 @@ def render_instrument(instrument: Instrument, language: str, respondent: str) ->
             for page in instrument.pages
         ],
         "scores": [_render_score(score) for score in instrument.scores],
+        # Alert rules with a message for the participant, evaluated by the phone over the
+        # answers and its own scores, so the message shows even while the answers wait offline.
+        "safety": [
+            {
+                "id": rule.id,
+                "when": rule.when.ast,
+                "message": rule.participant_message[chosen],
+                "language": chosen,
+            }
+            for rule in instrument.alerts
+            if rule.participant_message
+            and (
+                chosen := _safety_language(
+                    rule.participant_message, reader_language or language, language, default
+                )
+            )
+        ],
     }

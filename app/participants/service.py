@@ -137,7 +137,13 @@ def enroll(
         except Invalid as error:
             errors.update(error.errors)
     band: AgeBand | None = None
-    if (date_of_birth is None) == (age_band is None):
+    if date_of_birth is None and age_band is None:
+        # Say what is missing (#11): the old "either ..., not both" read as if both were given.
+        errors["age_band"] = [
+            "Missing: give the participant's age band (child, adolescent or adult) "
+            "or their date of birth."
+        ]
+    elif date_of_birth is not None and age_band is not None:
         errors["age_band"] = ["Give either a date of birth or an age band, not both."]
     elif date_of_birth is not None:
         try:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.participants.models import Participant
 from app.reminders.models import Occurrence, OccurrenceState, StudySchedule
+from app.responses.models import Response
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class OccurrenceView:
     cancelled_at: dt.datetime | None
     response_id: str | None
     state: OccurrenceState
+    # Further answers sent for this occurrence after it was answered (#11): kept, flagged.
+    repeat_response_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,23 @@ def occurrences_of(
     """Every occurrence planned for the participant (opening order) with its state at ``now``
     and the adherence summary. Cancelled occurrences are listed and counted but do not enter
     the rates."""
-    rows = session.scalars(
-        select(Occurrence)
-        .where(Occurrence.participant_id == participant.id)
-        .options(joinedload(Occurrence.schedule).joinedload(StudySchedule.instrument_version))
-        .order_by(Occurrence.opens_at, Occurrence.id)
+    rows = list(
+        session.scalars(
+            select(Occurrence)
+            .where(Occurrence.participant_id == participant.id)
+            .options(joinedload(Occurrence.schedule).joinedload(StudySchedule.instrument_version))
+            .order_by(Occurrence.opens_at, Occurrence.id)
+        )
     )
+    repeats: dict[str, list[str]] = {}
+    answered = [row.response_id for row in rows if row.response_id is not None]
+    if answered:
+        for repeat_id, first_id in session.execute(
+            select(Response.id, Response.repeat_of_response_id)
+            .where(Response.repeat_of_response_id.in_(answered))
+            .order_by(Response.received_at, Response.id)
+        ):
+            repeats.setdefault(first_id or "", []).append(repeat_id)
     views = []
     for row in rows:
         version = row.schedule.instrument_version
@@ -75,6 +89,7 @@ def occurrences_of(
                 cancelled_at=row.cancelled_at,
                 response_id=row.response_id,
                 state=row.state(now),
+                repeat_response_ids=tuple(repeats.get(row.response_id or "", ())),
             )
         )
     return ParticipantOccurrences(participant.code, views, summarise(views))

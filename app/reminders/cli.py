@@ -84,8 +84,11 @@ def add(
         )
     except ChorusError as error:
         _fail(error)
+    warnings = service.language_warnings(db.session(), study, row)
     db.session.commit()
     click.echo(f"Added schedule {row.id} ({row.name}) to {study.slug}.")
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @schedules_group.command("list")

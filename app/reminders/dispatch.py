@@ -456,10 +456,10 @@ def _prepare_alert(
     site = session.get(Site, alert.site_id)
     assert study is not None and site is not None  # NOT NULL foreign keys
     try:
-        # Staff accounts carry no language yet: English. No participant code, no rule, no
-        # answer: the notice says only where to look, and the staff page shows the rest.
+        # In the staff member's own language (#11). No participant code, no rule, no answer:
+        # the notice says only where to look, and the staff page shows the rest.
         notice = messages.staff_alert_notice(
-            messages.DEFAULT_LANGUAGE, config.staff_link, study=study.slug, site=site.code
+            user.language, config.staff_link, study=study.slug, site=site.code
         )
         email = _email(row, user.email, notice)
     except ValueError as exc:

@@ -463,3 +463,14 @@ def retire_schedule(
     )
     session.flush()
     return row
+
+
+def language_warnings(session: Session, study: Study, row: StudySchedule) -> list[str]:
+    """What staff are told on adding a schedule: readers who will get the questionnaire in
+    another language than theirs (#11). Empty when every reader has their language."""
+    from app.library.service import instrument_of
+    from app.participants.languages import language_gaps
+
+    version = row.instrument_version
+    gaps = language_gaps(session, study, instrument_of(version), row.respondent)
+    return [gap.message(version.label) for gap in gaps]

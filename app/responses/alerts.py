@@ -32,6 +32,8 @@ class AlertView:
     message: str
     raised_at: dt.datetime
     acknowledged_at: dt.datetime | None
+    # Raised by a repeat answer to an occurrence already answered (see responses.service).
+    repeat: bool = False
 
 
 def list_for(
@@ -41,7 +43,7 @@ def list_for(
     if not scope:
         access.require_somewhere(user.memberships, Permission.VIEW_ALERTS, study.id)  # raises
     query = (
-        select(Alert, Participant.code, Site.code)
+        select(Alert, Participant.code, Site.code, Response.repeat_of_response_id)
         .join(Response, Response.id == Alert.response_id)
         .join(Participant, Participant.id == Response.participant_id)
         .join(Site, Site.id == Alert.site_id)
@@ -62,9 +64,17 @@ def list_for(
     )
     return [
         AlertView(
-            a.id, code, site_code, a.rule_id, a.severity, a.message, a.raised_at, a.acknowledged_at
+            a.id,
+            code,
+            site_code,
+            a.rule_id,
+            a.severity,
+            a.message,
+            a.raised_at,
+            a.acknowledged_at,
+            repeat=repeat_of is not None,
         )
-        for a, code, site_code in rows
+        for a, code, site_code, repeat_of in rows
     ]
 
 
@@ -83,8 +93,8 @@ def acknowledge(
             action="alert.acknowledged",
             target=f"alert:{alert.id}",
         )
-    code, site_code = session.execute(
-        select(Participant.code, Site.code)
+    code, site_code, repeat_of = session.execute(
+        select(Participant.code, Site.code, Response.repeat_of_response_id)
         .join(Response, Response.participant_id == Participant.id)
         .join(Site, Site.id == Participant.site_id)
         .where(Response.id == alert.response_id)
@@ -98,4 +108,5 @@ def acknowledge(
         alert.message,
         alert.raised_at,
         alert.acknowledged_at,
+        repeat=repeat_of is not None,
     )

@@ -119,6 +119,11 @@ class Response(Base):
     # Item ids the respondent flagged "hard to understand": feedback on the instrument's wording
     # for its authors (who hold no study key), not about the participant's health.
     hard_to_understand: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A second answer to a questionnaire occurrence someone had already answered: the response
+    # that completed it. Kept and flagged for staff, never dropped (#11); None for the rest.
+    repeat_of_response_id: Mapped[str | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="SET NULL"), index=True, default=None
+    )
 
     participant = relationship("Participant")
     instrument_version = relationship("InstrumentVersion")

@@ -1,5 +1,11 @@
 """Submit a response: authorise, validate, score, raise alerts, seal, store exactly once.
 
+A second response for an occurrence that is already answered (the phone offers "answer again"
+only after a warning; an old phone may still send one) is stored like any other, raises its
+alerts like any other, and is flagged as a repeat: ``Response.repeat_of_response_id`` names
+the response that completed the occurrence, the receipt says ``repeat_of``, and staff see it in
+the participant's occurrences and on alerts. The first answer keeps the occurrence.
+
 The plaintext answers exist only in this request's memory. Idempotency rests on the client's
 UUID: its hash is the unique key, and an HMAC keyed by the UUID fingerprints the content, so
 an identical resend gets the original receipt and a different one a 409 -- while the database
@@ -89,6 +95,7 @@ class Receipt:
     instrument: str
     alerts_raised: int
     occurrence_id: int | None = None  # the due questionnaire this response completed
+    repeat_of: str | None = None  # the response that had already completed that occurrence
 
 
 def idempotency_key(client_uuid: uuid.UUID) -> str:
@@ -312,9 +319,12 @@ def _complete_occurrence(
         .values(completed_at=completed_at, response_id=response.id)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
+    session.refresh(occurrence)
     if claimed:
-        session.refresh(occurrence)
         planner.cancel_for_completion(session, occurrence, now)
+    elif occurrence.response_id is not None and occurrence.response_id != response.id:
+        response.repeat_of_response_id = occurrence.response_id
+        session.flush()
 
 
 def _replay(session: Session, existing: Response, submission: Submission) -> Receipt:
@@ -342,6 +352,7 @@ def _receipt(session: Session, response: Response, client_uuid: uuid.UUID, alert
         occurrence_id=session.scalar(
             select(Occurrence.id).where(Occurrence.response_id == response.id)
         ),
+        repeat_of=response.repeat_of_response_id,
     )
 
 

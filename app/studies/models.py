@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -25,6 +25,9 @@ class Study(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Who a participant can reach for help, per language ({"en": "Call the study nurse on
+    # ..."}): shown under an instrument's safety message (#11). A site's own contacts win.
+    safety_contacts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
 
     sites = relationship("Site", back_populates="study", order_by="Site.code")
 
@@ -37,6 +40,8 @@ class Site(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
+    # The site's own help contacts per language; where empty, the study's apply.
+    safety_contacts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
 
     study = relationship("Study", back_populates="sites")
 

@@ -17,6 +17,7 @@ from app.studies.models import Membership, Role, Site, Study
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _SITE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_CONTACT_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
 
 def create_study(session: Session, *, slug: str, name: str, actor: str) -> Study:
@@ -99,3 +100,65 @@ def get_site_for(
         raise NotFound(f"Study '{study.slug}' has no site '{code}'.")
     access.require(user.memberships, permission, study.id, site.id)
     return site
+
+
+# --- safety contacts (#11) -------------------------------------------------------------------
+
+_CONTACTS_MAX_LENGTH = 1000
+
+
+def set_safety_contacts(
+    session: Session,
+    user: StaffUser,
+    study: Study,
+    contacts: dict[str, str],
+    *,
+    site_code: str | None = None,
+) -> dict[str, str]:
+    """Replace the help contacts shown under an instrument's safety message, per language:
+    the study's (a study-wide manager) or one site's own (whoever manages that site's
+    participants). A blank text removes that language. Returns what is now stored."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for language, text in contacts.items():
+        if not _CONTACT_LANGUAGE.match(language):
+            errors.setdefault(language, []).append("Not a language code such as 'en' or 'fr'.")
+        elif len(text.strip()) > _CONTACTS_MAX_LENGTH:
+            errors.setdefault(language, []).append(f"At most {_CONTACTS_MAX_LENGTH} characters.")
+        elif text.strip():
+            cleaned[language] = text.strip()
+    if errors:
+        raise Invalid(errors={"contacts": errors})
+    target: Study | Site
+    if site_code is None:
+        access.require(user.memberships, Permission.MANAGE_STUDY, study.id)
+        target = study
+    else:
+        target = get_site_for(session, user, study, site_code, Permission.MANAGE_PARTICIPANTS)
+    target.safety_contacts = cleaned
+    audit.record(
+        session,
+        actor=f"staff:{user.id}",
+        action="safety_contacts.updated",
+        target=f"site:{target.id}" if isinstance(target, Site) else f"study:{study.id}",
+        details={"languages": sorted(cleaned)},
+    )
+    session.flush()
+    return cleaned
+
+
+def safety_contacts_for(site: Site, language: str) -> str | None:
+    """The contacts a participant of ``site`` reads in ``language``: the site's own, then the
+    study's, then either in English or any language (help in another language beats none)."""
+    own, shared = site.safety_contacts or {}, site.study.safety_contacts or {}
+    root = language.split("-")[0]
+    for contacts in (own, shared):
+        for candidate in (language, root):
+            if candidate in contacts:
+                return contacts[candidate]
+    for contacts in (own, shared):
+        if "en" in contacts:
+            return contacts["en"]
+        if contacts:
+            return next(iter(contacts.values()))
+    return None

@@ -77,15 +77,21 @@ export function trendChart(spec) {
     { class: 'trend' },
     h('figcaption', { text: spec.title }),
     picture,
+    // The hidden table sits in a hidden div: a table is as wide as its cells whatever its own
+    // width says, and spilled 480 px out of a 360 px History screen (#11).
     h(
-      'table',
+      'div',
       { class: 'visually-hidden' },
+      h(
+      'table',
+      {},
       h('caption', { text: spec.title }),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: t('history.chart.date') }), h('th', { scope: 'col', text: spec.label }))),
       h(
         'tbody',
         {},
         points.map((p) => h('tr', {}, h('td', { text: formatDateTime(p.when) }), h('td', { text: formatNumber(p.value) }))),
+      ),
       ),
     ),
   );

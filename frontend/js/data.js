@@ -11,6 +11,7 @@ import { t } from './i18n.js';
  * @property {string} study
  * @property {string | null} nickname
  * @property {string | null} colour
+ * @property {string | null} [time_zone] the person's own time zone
  * @property {string} age_band
  * @property {string} status
  * @property {'self' | 'proxy'} respondent wording used (proxy for a caregiver)

@@ -157,6 +157,25 @@ export function formatNumber(value) {
 }
 
 /**
+ * A language's name in the UI language ("anglais" for 'en' in French).
+ * @param {string} code
+ * @returns {string}
+ */
+export function languageName(code) {
+  try {
+    return new Intl.DisplayNames([current], { type: 'language' }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+/** @returns {string} the UI language's decimal separator ('.' in English, ',' in French) */
+export function decimalSeparator() {
+  const part = new Intl.NumberFormat(current).formatToParts(1.5).find((p) => p.type === 'decimal');
+  return part ? part.value : '.';
+}
+
+/**
  * A date (and by default time) in the UI language and the phone's time zone.
  * @param {string | Date} when
  * @param {Intl.DateTimeFormatOptions} [options]

@@ -82,6 +82,26 @@ export async function records() {
   return all.sort((a, b) => a.queued_at.localeCompare(b.queued_at));
 }
 
+/**
+ * Whether this phone already holds an answer for this questionnaire and visit (#11): one
+ * waiting in the outbox, or one sent for the same occurrence. A questionnaire without an
+ * occurrence (answer any time) counts only answers still waiting.
+ * @param {OutboxRecord[]} queued
+ * @param {Array<{participant_id: number, instrument: string, occurrence_id?: number | null}>} sent
+ * @param {number} participantId
+ * @param {string} instrument
+ * @param {number | null | undefined} occurrenceId
+ * @returns {'waiting' | 'sent' | null}
+ */
+export function earlierAnswer(queued, sent, participantId, instrument, occurrenceId) {
+  /** @param {{participant_id: number, instrument: string, occurrence_id?: number | null}} s */
+  const same = (s) =>
+    s.participant_id === participantId && s.instrument === instrument && (s.occurrence_id ?? null) === (occurrenceId ?? null);
+  if (queued.some((r) => same(r.summary))) return 'waiting';
+  if (occurrenceId != null && sent.some(same)) return 'sent';
+  return null;
+}
+
 /** @returns {Promise<{waiting: number, failed: number}>} */
 export async function counts() {
   const all = await records();

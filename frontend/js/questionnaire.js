@@ -28,8 +28,9 @@ import { isTrue } from './expressions.js';
  * @typedef {{id: string, title: string | null, show_when: any, items: Item[]}} Page
  * @typedef {{id: string, version: string, language: string, respondent: string, title: string, description: string | null, recall_period: string | null, estimated_minutes: number | null, pages: Page[]}} Instrument
  * @typedef {{page: Page, item: Item}} Step
- * @typedef {{key: string, params?: Record<string, string | number>, message?: string}} Problem
- *   key: an i18n key; message: text to show as is (an instrument's constraint message)
+ * @typedef {{code: string, key: string, params?: Record<string, string | number>, message?: string, hint?: {key: string, params: Record<string, number>}}} Problem
+ *   code: the server's error code; key: an i18n key; message: text to show as is (an
+ *   instrument's constraint message); hint: what a number field expects
  */
 
 /** Default text limits, as on the server (engine.TEXT_MAX_LENGTH_DEFAULTS). */
@@ -95,7 +96,7 @@ export function seenBefore(instrument, answers, upTo) {
 }
 
 /**
- * @param {number} value
+ * @param {unknown} value
  * @returns {boolean}
  */
 function isWhole(value) {
@@ -103,7 +104,47 @@ function isWhole(value) {
 }
 
 /**
+ * Reads what was typed into a number field. A typed answer is never silently dropped (#11):
+ * the result is a number, or the text itself (which the checks then refuse with a message),
+ * or undefined for an empty field. Spaces are allowed between digit groups; the decimal
+ * separator is '.' or the language's own (',' in French and Arabic); Arabic-Indic digits are read.
+ * @param {string} text
+ * @param {boolean} whole an integer field
+ * @param {string} [separator] the language's decimal separator
+ * @returns {number | string | undefined}
+ */
+export function parseTypedNumber(text, whole, separator = '.') {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  let cleaned = trimmed
+    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660))
+    .replace(/[\u06f0-\u06f9]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
+    .replace(/[\u066b]/g, separator)
+    .replace(/[\u2212]/g, '-')
+    .replace(/(\d)[\s\u00a0\u202f](?=\d{3}(\D|$))/g, '$1');
+  if (separator !== '.') cleaned = cleaned.replace(separator, '.');
+  const pattern = whole ? /^[-+]?\d+$/ : /^[-+]?(\d+\.?\d*|\.\d+)$/;
+  if (!pattern.test(cleaned)) return trimmed;
+  const n = Number(cleaned);
+  return Number.isFinite(n) ? n : trimmed;
+}
+
+/**
+ * A calendar date as YYYY-MM-DD (2023-02-30 is not one; Date.parse would roll it over).
+ * @param {unknown} value
+ * @returns {boolean}
+ */
+function isCalendarDate(value) {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const [y, m, d] = value.split('-').map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d && y >= 1;
+}
+
+/**
  * The problem with a non-blank answer, or null when it is acceptable (no required check here).
+ * `code` is the server's error code for the same problem (app/instruments/engine.py): the
+ * shared vectors in tests/vectors/answers.json hold both sides to the same verdict.
  * @param {Item} item
  * @param {unknown} value
  * @param {Record<string, unknown>} seen answers accepted before this item, with respondent
@@ -114,10 +155,36 @@ export function problemWith(item, value, seen) {
   if (problem) return problem;
   if (item.constraint && !isTrue(item.constraint.condition, { ...seen, [item.id]: value })) {
     return item.constraint.message
-      ? { key: 'answer.error.constraint', message: item.constraint.message }
-      : { key: 'answer.error.constraint' };
+      ? { code: 'constraint', key: 'answer.error.constraint', message: item.constraint.message }
+      : { code: 'constraint', key: 'answer.error.constraint' };
   }
   return null;
+}
+
+/**
+ * @param {Item} item
+ * @returns {Record<string, number>}
+ */
+function bounds(item) {
+  const low = item.scale ? item.scale.min : item.min;
+  const high = item.scale ? item.scale.max : item.max;
+  /** @type {Record<string, number>} */
+  const out = {};
+  if (low != null) out.min = low;
+  if (high != null) out.max = high;
+  return out;
+}
+
+/**
+ * What a number field expects, as an i18n key and its parameters ("A whole number from 0 to 7").
+ * @param {Item} item
+ * @returns {{key: string, params: Record<string, number>}}
+ */
+export function numberHint(item) {
+  const range = bounds(item);
+  const kind = item.type === 'decimal' ? 'decimal' : 'whole';
+  const which = range.min != null && range.max != null ? 'Range' : range.min != null ? 'AtLeast' : range.max != null ? 'AtMost' : '';
+  return { key: `answer.hint.${kind}${which}`, params: range };
 }
 
 /**
@@ -129,69 +196,71 @@ function domainProblem(item, value) {
   const values = (item.choices || []).map((c) => c.value);
   switch (item.type) {
     case 'display':
-      return null;
+      return { code: 'not_answerable', key: 'answer.error.choose' };
     case 'single_choice':
-      return values.includes(/** @type {any} */ (value)) ? null : { key: 'answer.error.choose' };
+      return values.includes(/** @type {any} */ (value)) ? null : { code: 'not_a_choice', key: 'answer.error.choose' };
     case 'multiple_choice': {
-      if (!Array.isArray(value) || value.some((v) => !values.includes(v))) {
-        return { key: 'answer.error.choose' };
-      }
+      if (!Array.isArray(value)) return { code: 'wrong_type', key: 'answer.error.choose' };
+      if (value.some((v) => !values.includes(v))) return { code: 'not_a_choice', key: 'answer.error.choose' };
+      if (new Set(value).size !== value.length) return { code: 'duplicate_choice', key: 'answer.error.choose' };
       const exclusive = (item.choices || []).filter((c) => c.exclusive).map((c) => c.value);
       if (value.length > 1 && value.some((v) => exclusive.includes(v))) {
-        return { key: 'answer.error.exclusive' };
+        return { code: 'exclusive_choice', key: 'answer.error.exclusive' };
       }
       if (item.min_choices != null && value.length < item.min_choices) {
-        return { key: 'answer.error.minChoices', params: { count: item.min_choices } };
+        return { code: 'too_few_choices', key: 'answer.error.minChoices', params: { count: item.min_choices } };
       }
       if (item.max_choices != null && value.length > item.max_choices) {
-        return { key: 'answer.error.maxChoices', params: { count: item.max_choices } };
+        return { code: 'too_many_choices', key: 'answer.error.maxChoices', params: { count: item.max_choices } };
       }
       return null;
     }
     case 'rating_0_10':
     case 'vas_0_100':
     case 'integer':
-      if (!isWhole(/** @type {number} */ (value))) return { key: 'answer.error.whole' };
+      if (!isWhole(value)) {
+        const hint = numberHint(item);
+        return { code: 'wrong_type', key: typeof value === 'string' ? 'answer.error.typed' : 'answer.error.whole', params: hint.params, hint };
+      }
       return rangeProblem(item, /** @type {number} */ (value));
     case 'decimal': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return { key: 'answer.error.number' };
-      if (item.decimals != null && Number(value.toFixed(item.decimals)) !== value) {
-        return { key: 'answer.error.decimals', params: { count: item.decimals } };
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        const hint = numberHint(item);
+        return { code: 'wrong_type', key: typeof value === 'string' ? 'answer.error.typed' : 'answer.error.number', params: hint.params, hint };
+      }
+      if (item.decimals != null && !Number.isInteger(value) && Number(value.toFixed(item.decimals)) !== value) {
+        return { code: 'too_many_decimals', key: 'answer.error.decimals', params: { count: item.decimals } };
       }
       return rangeProblem(item, value);
     }
     case 'yes_no':
-      return typeof value === 'boolean' ? null : { key: 'answer.error.choose' };
+      return typeof value === 'boolean' ? null : { code: 'wrong_type', key: 'answer.error.choose' };
     case 'date':
-      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value))
-        ? null
-        : { key: 'answer.error.date' };
+      return isCalendarDate(value) ? null : { code: 'invalid_date', key: 'answer.error.date' };
     case 'time':
       return typeof value === 'string' && /^([01]\d|2[0-3]):[0-5]\d$/.test(value)
         ? null
-        : { key: 'answer.error.time' };
+        : { code: 'invalid_time', key: 'answer.error.time' };
     default: {
-      if (typeof value !== 'string') return { key: 'answer.error.text' };
+      if (typeof value !== 'string') return { code: 'wrong_type', key: 'answer.error.text' };
       const limit = item.max_length || TEXT_LIMITS[item.type] || 4000;
-      if (value.length > limit) return { key: 'answer.error.tooLong', params: { count: limit } };
-      if (item.pattern && !fullMatch(item.pattern, value)) return { key: 'answer.error.pattern' };
+      // Characters as the server counts them (code points, not UTF-16 units: an emoji is one).
+      if ([...value].length > limit) return { code: 'too_long', key: 'answer.error.tooLong', params: { count: limit } };
+      if (item.pattern && !fullMatch(item.pattern, value)) return { code: 'pattern', key: 'answer.error.pattern' };
       return null;
     }
   }
 }
 
 /**
- * Python's re.fullmatch for the common subset; a pattern JS cannot read is left to the server.
+ * The server's re.fullmatch over the portable pattern subset (app/instruments/patterns.py
+ * refuses any other pattern when the instrument is loaded, so both read it the same way).
  * @param {string} pattern
  * @param {string} value
  * @returns {boolean}
  */
 function fullMatch(pattern, value) {
-  try {
-    return new RegExp(`^(?:${pattern})$`, 'u').test(value);
-  } catch {
-    return true;
-  }
+  return new RegExp(`^(?:${pattern})$`, 'u').test(value);
 }
 
 /**
@@ -200,12 +269,11 @@ function fullMatch(pattern, value) {
  * @returns {Problem | null}
  */
 function rangeProblem(item, value) {
-  const low = item.scale ? item.scale.min : item.min;
-  const high = item.scale ? item.scale.max : item.max;
+  const { min: low, max: high } = bounds(item);
   if ((low != null && value < low) || (high != null && value > high)) {
-    if (low != null && high != null) return { key: 'answer.error.range', params: { min: low, max: high } };
-    if (low != null) return { key: 'answer.error.atLeast', params: { min: low } };
-    return { key: 'answer.error.atMost', params: { max: /** @type {number} */ (high) } };
+    if (low != null && high != null) return { code: 'out_of_range', key: 'answer.error.range', params: { min: low, max: high } };
+    if (low != null) return { code: 'out_of_range', key: 'answer.error.atLeast', params: { min: low } };
+    return { code: 'out_of_range', key: 'answer.error.atMost', params: { max: /** @type {number} */ (high) } };
   }
   return null;
 }
@@ -220,7 +288,7 @@ function rangeProblem(item, value) {
 export function checkStep(instrument, item, answers) {
   const value = answers[item.id];
   if (item.type === 'display') return null;
-  if (isBlank(value)) return item.required ? { key: 'answer.error.required' } : null;
+  if (isBlank(value)) return item.required ? { code: 'required', key: 'answer.error.required' } : null;
   return problemWith(item, value, seenBefore(instrument, answers, item.id));
 }
 

@@ -153,13 +153,14 @@ class PwaWorld:
     sam: Any
     caregiver: Any
     invite: Callable[[Any], str]
+    recovery: str = ""  # the study key's recovery key, to open stored answers in assertions
 
 
 @pytest.fixture
 def pwa_world(db_session: Session, live_server: LiveServer) -> PwaWorld:
     library.publish_paths(db_session, [LIBRARY], actor="test")
     study = make_study(db_session, "fatigue")
-    keys.create_study_key(db_session, study, actor="test")
+    recovery = keys.create_study_key(db_session, study, actor="test")
     for key, respondents in (
         ("daily_symptom_diary", "both"),
         ("phq9", "self"),
@@ -191,7 +192,7 @@ def pwa_world(db_session: Session, live_server: LiveServer) -> PwaWorld:
         db_session.commit()
         return issued.link
 
-    return PwaWorld(study, adult, lea, sam, caregiver, invite)
+    return PwaWorld(study, adult, lea, sam, caregiver, invite, recovery)
 
 
 def eventually(check: Callable[[], bool], what: str, seconds: float = TIMEOUT_MS / 1000) -> None:

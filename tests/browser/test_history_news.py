@@ -84,15 +84,13 @@ def test_history_lists_sent_questionnaires_with_dates_and_a_trend_chart(
     # symptom_burden = mean(fatigue, pain): 3 then 1, drawn from the scores kept on the phone.
     chart = page.locator("figure.trend")
     expect(chart).to_have_count(1)
-    expect(chart.locator("figcaption")).to_have_text(
-        "Daily symptom diary: Mean of the fatigue and pain ratings (0-10); exploratory, "
-        "not a validated scale"
-    )
+    # Families see "your score", not the study team's label ("exploratory, not validated").
+    expect(chart.locator("figcaption")).to_have_text("Daily symptom diary: your score")
     assert chart.locator("svg").get_attribute("aria-hidden") == "true"
     expect(chart.locator("svg circle")).to_have_count(2)
     expect(chart.locator("svg polyline")).to_have_count(1)
     # The text alternative: a table with a caption and the same values, oldest first.
-    table = chart.get_by_role("table", name="Daily symptom diary: Mean of the fatigue")
+    table = chart.get_by_role("table", name="Daily symptom diary: your score")
     expect(table.get_by_role("columnheader")).to_have_text(["Date", "Score"])
     expect(table.locator("tbody tr td:nth-child(2)")).to_have_text(["3", "1"])
     assert_accessible(page, "history with a chart")

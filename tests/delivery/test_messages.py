@@ -47,7 +47,16 @@ def _all_notices() -> list[Notice]:
 
 
 def test_at_least_the_four_study_languages_are_supported() -> None:
-    assert {"en", "fr", "es", "de"} <= SUPPORTED_LANGUAGES
+    assert {"en", "fr", "es", "de", "ar"} <= SUPPORTED_LANGUAGES
+
+
+def test_arabic_reminders_are_arabic_and_right_to_left() -> None:
+    """#11: the app speaks Arabic, so its reminders do too."""
+    notice = caregiver_reminder("ar", LINK, nickname="Sam")
+    assert notice.language == "ar"
+    assert notice.body == "لديك استبيان قصير عن Sam في انتظارك في تطبيق Chorus."
+    assert '<html lang="ar" dir="rtl">' in notice.html
+    assert '<html lang="en">' in participant_reminder("en", LINK).html
 
 
 @pytest.mark.parametrize("notice", _all_notices(), ids=lambda n: f"{n.language}-{n.subject[:20]}")

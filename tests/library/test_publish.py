@@ -56,8 +56,8 @@ def test_editing_a_published_version_without_a_new_version_is_refused(db_session
         library.publish_paths(db_session, [library_copy], actor="test")
     db_session.rollback()
     message = refused.value.message
-    assert "phq9 1.0.0 is already published with different content" in message
-    assert "new `version:` (e.g. 1.0.1)" in message
+    assert "phq9 1.1.0 is already published with different content" in message
+    assert "new `version:` (e.g. 1.1.1)" in message
     assert count_versions(db_session) == len(SHIPPED)
 
 
@@ -67,16 +67,16 @@ def test_bumping_the_version_publishes_the_edit_beside_the_old_one(db_session, l
     phq9 = library_copy / "phq9.yaml"
     phq9.write_text(
         phq9.read_text()
-        .replace('version: "1.0.0"', 'version: "1.0.1"')
+        .replace('version: "1.1.0"', 'version: "1.1.1"')
         .replace("Several days", "Some days")
     )
     results = {
         r.label: r.status for r in library.publish_paths(db_session, [library_copy], actor="test")
     }
     db_session.commit()
-    assert results["phq9 1.0.1"] is PublishStatus.PUBLISHED
-    old, old_model = library.get_version(db_session, "phq9", "1.0.0")
-    new, new_model = library.get_version(db_session, "phq9", "1.0.1")
+    assert results["phq9 1.1.1"] is PublishStatus.PUBLISHED
+    old, old_model = library.get_version(db_session, "phq9", "1.1.0")
+    new, new_model = library.get_version(db_session, "phq9", "1.1.1")
     assert old.content_hash != new.content_hash
     assert old_model.items[0].choices[1].label["en"] == "Several days"
     assert new_model.items[0].choices[1].label["en"] == "Some days"
@@ -90,7 +90,7 @@ def test_comments_and_layout_do_not_count_as_an_edit(db_session, library_copy):
     statuses = {
         r.label: r.status for r in library.publish_paths(db_session, [library_copy], actor="test")
     }
-    assert statuses["phq9 1.0.0"] is PublishStatus.UNCHANGED
+    assert statuses["phq9 1.1.0"] is PublishStatus.UNCHANGED
 
 
 def test_one_invalid_file_publishes_nothing(db_session, library_copy):

@@ -357,7 +357,7 @@ def test_rendered_instrument_for_a_linked_child_uses_proxy_wording(client, db_se
     assert body["pages"] and body["language"] == "en"
     refused = client.get(f"{path}?for={stranger.id}", headers=bearer(token))
     assert refused.status_code == 403 and refused.get_json()["code"] == "forbidden"
-    phq9 = client.get(f"/api/v1/me/instruments/phq9/1.0.0?for={child.id}", headers=bearer(token))
+    phq9 = client.get(f"/api/v1/me/instruments/phq9/1.1.0?for={child.id}", headers=bearer(token))
     assert phq9.status_code == 404
     missing = client.get(f"/api/v1/me/instruments/nope/9?for={child.id}", headers=bearer(token))
     assert missing.status_code == 404

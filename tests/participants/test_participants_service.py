@@ -415,3 +415,25 @@ def test_available_instruments_follow_respondent_and_age_band(db_session):
     assert keys("child", "proxy") == ["daily_symptom_diary", "child_weekly_wellbeing"]
     assert keys("adolescent", "self") == ["daily_symptom_diary", "phq9"]
     assert keys("adolescent", "proxy") == ["daily_symptom_diary", "child_weekly_wellbeing"]
+
+
+def test_enrolling_without_an_age_says_what_is_missing(db_session):
+    """#11: it used to answer "Give either a date of birth or an age band, not both"."""
+    study = make_study(db_session)
+    common = dict(code="P-9", time_zone="Europe/Paris", language="fr", actor="test")
+    with pytest.raises(Invalid) as missing:
+        participants.enroll(db_session, study, site(study, "A"), **common)
+    assert missing.value.errors["age_band"] == [
+        "Missing: give the participant's age band (child, adolescent or adult) or their date of birth."
+    ]
+    with pytest.raises(Invalid) as both:
+        participants.enroll(
+            db_session,
+            study,
+            site(study, "A"),
+            date_of_birth=dt.date(2000, 1, 1),
+            age_band="adult",
+            **common,
+        )
+    assert "not both" in both.value.errors["age_band"][0]
+    assert count(db_session, Participant) == 0

@@ -140,7 +140,7 @@ def test_an_identical_resend_changes_nothing_and_a_second_answer_does_not_recomp
     [
         ("someone_else", "No such questionnaire is due for this participant"),
         ("unknown", "No such questionnaire is due for this participant"),
-        ("other_instrument", "asks for phq9 1.0.0, not daily_symptom_diary 1.0.0"),
+        ("other_instrument", "asks for phq9 1.1.0, not daily_symptom_diary 1.0.0"),
         ("not_open_yet", "opens at 2027-03-02T17:00:00+00:00"),
     ],
 )
@@ -238,3 +238,34 @@ def test_two_answers_racing_for_one_occurrence_complete_it_once(app, db_session,
     done = diary_of(db_session, adult, "2027-03-01")
     assert done.response_id in {r.response_id for r in receipts}
     assert sorted(r.occurrence_id is None for r in receipts) == [False, True]
+
+
+def test_a_second_answer_for_an_answered_occurrence_is_kept_and_flagged_as_a_repeat(db_session):
+    """#11: one visit, one answer, unless the participant deliberately answers again (or an old
+    phone resends). The repeat is stored, flagged, and shown to staff with its occurrence."""
+    from app.reminders import adherence
+
+    _, adult, _, phone = planned(db_session)
+    target = diary_of(db_session, adult, "2027-03-01")
+    first = responses.submit(
+        db_session, phone, diary_answers(adult.id, OPEN_NOW, occurrence_id=target.id), now=OPEN_NOW
+    )
+    db_session.commit()
+    assert first.repeat_of is None
+    later = OPEN_NOW + dt.timedelta(minutes=10)
+    repeat = responses.submit(
+        db_session, phone, diary_answers(adult.id, later, occurrence_id=target.id), now=later
+    )
+    db_session.commit()
+    assert (repeat.repeat_of, repeat.occurrence_id) == (first.response_id, None)
+    stored = db_session.get(Response, repeat.response_id)
+    assert stored is not None and stored.repeat_of_response_id == first.response_id
+    assert db_session.get(Response, first.response_id).repeat_of_response_id is None
+    view = adherence.occurrences_of(db_session, adult, later)
+    shown = next(o for o in view.occurrences if o.id == target.id)
+    assert (shown.response_id, shown.repeat_response_ids) == (
+        first.response_id,
+        (repeat.response_id,),
+    )
+    # Still one answered occurrence for adherence: the repeat does not count twice.
+    assert view.adherence.counts["completed"] == 1

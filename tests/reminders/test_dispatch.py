@@ -673,3 +673,28 @@ def test_a_batch_larger_than_the_threads_sends_each_row_once(
     tags = sorted(int(r.json()["tag"]) for r in push_service.delivered())
     assert tags == sorted(r.id for r in rows)
     assert set(w.states(db_session).values()) == {"sent"}
+
+
+def test_alert_notices_are_written_in_each_staff_members_language(
+    db_session, world, smtp_server, config, database_url
+):
+    """#11: staff accounts carry a language; their alert e-mails use it."""
+    french = make_staff(
+        db_session, "fr@x.org", study=world.study, role=Role.SITE_COORDINATOR, site_code="A"
+    )
+    french.language = "fr"
+    db_session.commit()
+    responses.submit(
+        db_session,
+        device_for(db_session, world.adult_token),
+        phq9(world.adult.id, item9=2),
+        now=NOW,
+    )
+    db_session.commit()
+
+    assert tick(database_url, config).outcomes == {"sent": 1}
+    (mail,) = smtp_server.messages
+    assert mail.message["Subject"] == "Une réponse demande votre attention"
+    text = mail.message.get_body(("plain",)).get_content()
+    assert "Une réponse dans l'étude fatigue sur le site A demande votre attention." in text
+    no_health_words(text)

@@ -154,10 +154,10 @@ def test_add_refuses_an_instrument_the_study_does_not_ask_of_that_respondent(db_
     world = build_world(db_session)
     before = count(db_session, StudySchedule), count(db_session, AuditEvent)
     cases = [
-        (dict(instrument_key="phq9", respondent="proxy"), "respondent", "self respondents, not proxy"),
-        (dict(instrument_key="gad7", respondent="self"), "instrument", "not assigned"),
-        (dict(instrument_key="nope", respondent="self"), "instrument", "No published instrument"),
-        (dict(instrument_key="phq9", respondent="carer"), "respondent", "Use one of"),
+        (dict(instrument_key="phq9", instrument_version="1.1.0", respondent="proxy"), "respondent", "self respondents, not proxy"),
+        (dict(instrument_key="gad7", instrument_version="1.0.0", respondent="self"), "instrument", "not assigned"),
+        (dict(instrument_key="nope", instrument_version="1.0.0", respondent="self"), "instrument", "No published instrument"),
+        (dict(instrument_key="phq9", instrument_version="1.1.0", respondent="carer"), "respondent", "Use one of"),
     ]  # fmt: skip
     for fields, field, words in cases:
         with pytest.raises(Invalid) as caught:
@@ -165,7 +165,6 @@ def test_add_refuses_an_instrument_the_study_does_not_ask_of_that_respondent(db_
                 db_session,
                 world.study,
                 name="x",
-                instrument_version="1.0.0",
                 spec={"kind": "visits", "visits": [{"day": 0}]},
                 actor="test",
                 **fields,
@@ -183,7 +182,7 @@ def test_add_reports_spec_policy_name_and_anchor_problems_together(db_session):
             world.study,
             name="  ",
             instrument_key="phq9",
-            instrument_version="1.0.0",
+            instrument_version="1.1.0",
             respondent="self",
             spec={"kind": "visits", "visits": [{"day": 0, "before": "2"}]},
             anchor="Surgery Day",
@@ -260,6 +259,6 @@ def test_cli_names_the_bad_field_and_stores_nothing(runner, db_session):
     assert count(db_session, StudySchedule) == 0
     bad_json = runner.invoke(
         args=["schedules", "add", "--study", "fatigue", "--name", "D", "--instrument", "phq9",
-              "--version", "1.0.0", "--respondent", "self", "--spec", "{nope"]
+              "--version", "1.1.0", "--respondent", "self", "--spec", "{nope"]
     )  # fmt: skip
     assert bad_json.exit_code == 2 and "not JSON" in bad_json.output

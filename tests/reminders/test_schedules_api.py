@@ -71,7 +71,7 @@ def test_a_bad_schedule_gets_422_naming_the_field_and_nothing_is_stored(client, 
         ({**DIARY_BODY, "spec": {"kind": "daily", "open_time": "6pm", "close_time": "23:00"}}, "spec.open_time"),
         ({**DIARY_BODY, "reminder_gaps_minutes": []}, "reminder_gaps_minutes"),
         ({**DIARY_BODY, "instrument": "gad7"}, "instrument"),
-        ({**DIARY_BODY, "instrument": "phq9", "respondent": "proxy"}, "respondent"),
+        ({**DIARY_BODY, "instrument": "phq9", "version": "1.1.0", "respondent": "proxy"}, "respondent"),
     ]  # fmt: skip
     for payload, field in cases:
         response = signed.post(SCHEDULES, json=payload)

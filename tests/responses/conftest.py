@@ -150,4 +150,5 @@ def diary(
 
 def phq9(participant_id: int, item9: int = 0, **overrides) -> Submission:
     answers = {f"phq9_{i}": 1 for i in range(1, 9)} | {"phq9_9": item9, "phq9_difficulty": 1}
+    overrides.setdefault("instrument_version", "1.1.0")
     return diary(participant_id, instrument_key="phq9", answers=answers, **overrides)

@@ -5,9 +5,11 @@
 // this is (name and colour of the child).
 
 import { ApiError } from '../api.js';
+import { STORES } from '../config.js';
+import * as db from '../db.js';
 import { loadDue, loadInstrument, personName } from '../data.js';
 import { draftKey, loadDraft, saveDraft } from '../drafts.js';
-import { plural, t, textIn } from '../i18n.js';
+import { language as uiLanguage, languageName, plural, t, textIn } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { allSteps, answersToSend, checkStep, numericSummary, visibleSteps } from '../questionnaire.js';
 import { focusHeading, navigate } from '../router.js';
@@ -16,7 +18,7 @@ import { describeAnswer, renderQuestion } from './question.js';
 
 /**
  * @typedef {import('../drafts.js').Draft & {raw?: Record<string, string>, fromReview?: boolean}} WorkingDraft
- * @typedef {import('../questionnaire.js').Instrument} Instrument
+ * @typedef {import('../questionnaire.js').Instrument & {safety?: {id: string, when: any, message: string, language: string}[], safety_contacts?: string | null}} Instrument
  * @typedef {import('../questionnaire.js').Problem} Problem
  */
 
@@ -28,7 +30,8 @@ const SEND_WAIT_MS = 8000;
  * @returns {string}
  */
 function problemText(problem) {
-  return problem.message || t(problem.key, problem.params || {});
+  const text = problem.message || t(problem.key, problem.params || {});
+  return problem.hint ? `${text} ${t(problem.hint.key, problem.hint.params)}` : text;
 }
 
 /**
@@ -40,10 +43,12 @@ function problemText(problem) {
 function answeringFor(person, people) {
   if (person.respondent === 'self' && people.length <= 1) return null;
   const name = personName(person, people);
+  // "Answering for yourself", not "for" + "you": Arabic needs the attached pronoun (#11).
+  const text = person.respondent === 'self' && !person.nickname ? t('answer.forSelf') : t('answer.for', { name });
   const banner = h(
     'div',
     { class: 'answering-for', dataset: { participant: String(person.participant_id) } },
-    h('p', { class: 'person-chip', text: t('answer.for', { name }) }),
+    h('p', { class: 'person-chip', text }),
     h('a', { class: 'switch', href: '#/today', text: t('answer.switch') }),
   );
   return withColour(banner, person.colour);
@@ -100,6 +105,10 @@ export const answerScreen = {
     };
     draft.raw = draft.raw || {};
     let stored = Boolean(draft.updated_at);
+    // Already answered for this visit (waiting to be sent, or sent): starting again is a
+    // deliberate choice after a warning, so one visit gives one answer unless chosen (#11).
+    const [queued, sentBefore] = await Promise.all([outbox.records(), db.getAll(STORES.submitted)]);
+    const earlier = stored ? null : outbox.earlierAnswer(queued, sentBefore, participantId, params.key, occurrenceId);
     const save = async () => {
       await saveDraft(draft);
       stored = true;
@@ -125,12 +134,18 @@ export const answerScreen = {
       fill(root,
         banner(),
         h('h1', { ...textIn(lang), text: instrument.title }),
+        languageNotice(lang),
         instrument.description ? h('p', { ...textIn(lang), text: instrument.description }) : null,
         instrument.recall_period
           ? h('p', {}, h('strong', { text: t('answer.recall') }), ' ', h('span', { ...textIn(lang), text: instrument.recall_period }))
           : null,
         instrument.estimated_minutes
           ? h('p', { class: 'muted', text: plural('answer.minutes', instrument.estimated_minutes) })
+          : null,
+        earlier
+          ? h('div', { class: 'notice warning', id: 'answered-already', role: 'note' },
+              h('p', {}, h('strong', { text: t(earlier === 'waiting' ? 'answer.again.waiting' : 'answer.again.sent') })),
+              h('p', { text: t('answer.again.warning') }))
           : null,
         h(
           'div',
@@ -139,7 +154,7 @@ export const answerScreen = {
           h('button', {
             type: 'button',
             class: 'next',
-            text: stored ? t('answer.continue') : t('answer.start'),
+            text: stored ? t('answer.continue') : earlier ? t('answer.again.start') : t('answer.start'),
             onclick: () => {
               const steps = visibleSteps(instrument, draft.answers);
               go(steps.length ? steps[0].item.id : 'review');
@@ -313,6 +328,9 @@ export const answerScreen = {
               h(
                 'div',
                 { class: 'q' },
+                // The page's stem ("In the last 7 days, how often did your child...") belongs to
+                // questions such as "sleep well?", which mean nothing without it (#11).
+                s.page.title ? h('p', { ...textIn(lang), class: 'stem', text: s.page.title }) : null,
                 h('p', { ...textIn(lang), text: s.item.text || '' }),
                 h('p', { class: 'a', text: describeAnswer(s.item, draft.answers[s.item.id]) }),
                 flagged ? h('p', { class: 'muted', text: t('answer.review.flagged') }) : null,
@@ -366,9 +384,17 @@ export const answerScreen = {
         hard_to_understand: draft.hard.filter((id) => visibleIds.has(id)),
       };
       if (occurrenceId !== null) body.occurrence_id = occurrenceId;
-      // Scores for the participant's own trend chart (History): the server seals them. Loaded
-      // only now (out of the first load); if it cannot load, the answers go without them.
-      const scoring = await import('../scores.js').catch(() => null);
+      // Scores for the participant's own trend chart (History): the server seals them; and
+      // the safety message (#11). Loaded only now (out of the first load, precached by the
+      // worker so offline works); if scores cannot load, the answers go without them.
+      const [scoring, safetyModule] = await Promise.all([
+        import('../scores.js').catch(() => null),
+        import('../safety.js').catch(() => null),
+      ]);
+      const scored = scoring ? scoring.scoreSummary(instrument, answers) : null;
+      const safety = safetyModule
+        ? safetyModule.safetySection(instrument, answers, scored ? scored.scores : {})
+        : null;
       await outbox.enqueue(
         {
           id: draft.id,
@@ -380,7 +406,7 @@ export const answerScreen = {
             title: dueItem?.title || instrument.title,
             occurrence_id: occurrenceId,
             numeric: numericSummary(instrument, answers),
-            ...(scoring ? scoring.scoreSummary(instrument, answers) : {}),
+            ...(scored || {}),
           },
         },
         key,
@@ -391,19 +417,21 @@ export const answerScreen = {
         new Promise((resolve) => setTimeout(() => resolve(null), SEND_WAIT_MS)),
       ]);
       const stillQueued = (await outbox.records()).find((r) => r.id === draft.id);
-      drawDone(stillQueued ? stillQueued.state : 'sent', result);
+      drawDone(stillQueued ? stillQueued.state : 'sent', result, safety);
     };
 
     /**
      * @param {'sent' | 'waiting' | 'failed'} outcome
      * @param {{waiting: number} | null} result
+     * @param {HTMLElement | null} safety the safety message, if a rule fired
      */
-    const drawDone = (outcome, result) => {
+    const drawDone = (outcome, result, safety) => {
       const message =
         outcome === 'sent' ? t('answer.done.sent') : outcome === 'failed' ? t('answer.done.failed') : t('answer.done.queued');
       fill(root,
         banner(),
         h('h1', { text: t('answer.done.title') }),
+        safety,
         h('p', { class: `notice ${outcome === 'failed' ? 'error' : 'ok'}`, dataset: { outcome }, text: message }),
         result && result.waiting > 0 && outcome !== 'failed'
           ? h('p', { class: 'muted', text: plural('outbox.waiting', result.waiting) })
@@ -416,6 +444,17 @@ export const answerScreen = {
     draw();
   },
 };
+
+/**
+ * Says which language the questionnaire is in when it is not the app's (#11): a French or
+ * Arabic reader may get an instrument that has no translation.
+ * @param {string} questionnaireLanguage
+ * @returns {HTMLElement | null}
+ */
+function languageNotice(questionnaireLanguage) {
+  if (questionnaireLanguage.split('-')[0] === uiLanguage().split('-')[0]) return null;
+  return h('p', { class: 'notice', id: 'language-notice', text: t('answer.languageNotice', { language: languageName(questionnaireLanguage) }) });
+}
 
 /**
  * Marks the answer controls invalid or valid for assistive technology.

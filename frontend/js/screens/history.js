@@ -32,8 +32,13 @@ function charts(kept) {
       if (typeof value !== 'number') continue;
       const key = `${record.instrument}\u0000${id}`;
       if (!series.has(key)) {
-        const score = record.score_labels?.[id] || id;
-        series.set(key, { title: t('history.chart.title', { instrument: record.title, score }), label: t('history.chart.value'), points: [] });
+        // Score labels are the study team's ("exploratory, not a validated scale"): families
+        // see the questionnaire's name and "your score", numbered if it has several (#11).
+        const ids = Object.keys(record.scores || {});
+        const title = ids.length > 1
+          ? t('history.chart.titleNumbered', { instrument: record.title, number: ids.indexOf(id) + 1 })
+          : t('history.chart.title', { instrument: record.title });
+        series.set(key, { title, label: t('history.chart.value'), points: [] });
       }
       series.get(key)?.points.push({ when: String(record.finished_at), value });
     }

@@ -2,7 +2,8 @@
 // are a <fieldset> whose <legend> holds the question heading; single inputs are labelled by
 // the heading. Every change is reported at once (the answering screen saves it as a draft).
 
-import { formatNumber, t, textIn } from '../i18n.js';
+import { decimalSeparator, formatNumber, t, textIn } from '../i18n.js';
+import { numberHint, parseTypedNumber } from '../questionnaire.js';
 import { h } from '../ui.js';
 
 /**
@@ -210,21 +211,6 @@ function yesNo(ctx) {
 }
 
 /**
- * Parses a typed number; accepts a decimal comma. Returns undefined when it is not a number.
- * @param {string} text
- * @param {boolean} whole
- * @returns {number | undefined}
- */
-export function parseTypedNumber(text, whole) {
-  const cleaned = text.trim().replace(/\s/g, '').replace(',', '.');
-  if (cleaned === '') return undefined;
-  const pattern = whole ? /^[-+]?\d+$/ : /^[-+]?(\d+\.?\d*|\.\d+)$/;
-  if (!pattern.test(cleaned)) return undefined;
-  const n = Number(cleaned);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-/**
  * A text, number, date or time field labelled by the question heading.
  * @param {QuestionContext} ctx
  * @returns {HTMLElement}
@@ -252,7 +238,7 @@ function field(ctx) {
       inputmode: item.type === 'integer' ? 'numeric' : 'decimal',
       autocomplete: 'off',
     });
-    input.value = ctx.raw ?? (typeof ctx.value === 'number' ? String(ctx.value) : '');
+    input.value = ctx.raw ?? (typeof ctx.value === 'number' ? String(ctx.value).replace('.', decimalSeparator()) : typeof ctx.value === 'string' ? ctx.value : '');
   } else {
     const type = { date: 'date', time: 'time' }[item.type] || 'text';
     input = h('input', {
@@ -266,13 +252,21 @@ function field(ctx) {
     input.value = typeof ctx.value === 'string' ? ctx.value : '';
   }
   input.addEventListener('input', () => {
-    if (numeric) ctx.onChange(parseTypedNumber(input.value, item.type === 'integer'), input.value);
+    if (numeric) ctx.onChange(parseTypedNumber(input.value, item.type === 'integer', decimalSeparator()), input.value);
     else ctx.onChange(input.value);
   });
+  // What a number field expects, shown before anything is typed ("A whole number from 0 to 7").
+  let hint = null;
+  if (numeric) {
+    const expected = numberHint(item);
+    hint = h('p', { class: 'hint', id: 'answer-hint', text: t(expected.key, expected.params) });
+    input.setAttribute('aria-describedby', ['answer-hint', ctx.describedBy].filter(Boolean).join(' '));
+  }
   return h(
     'div',
     {},
     heading(ctx),
+    hint,
     item.unit
       ? h('div', { class: 'with-unit' }, input, h('span', { id: 'answer-unit', ...textIn(ctx.lang), text: item.unit }))
       : input,

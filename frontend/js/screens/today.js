@@ -7,7 +7,7 @@ import { allDrafts, draftKey } from '../drafts.js';
 import { isAnswerable, loadDue, personName, warmUp } from '../data.js';
 import { STORES } from '../config.js';
 import * as db from '../db.js';
-import { formatDateTime, t, textIn } from '../i18n.js';
+import { formatDateTime, language, languageName, t, textIn } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { fill, h, withColour } from '../ui.js';
 
@@ -151,18 +151,6 @@ export const todayScreen = {
 
       /**
        * @param {number} pid
-       * @param {import('../data.js').DueItem} item
-       */
-      const waitingFor = (pid, item) =>
-        records.some(
-          (r) =>
-            r.state === 'waiting' &&
-            r.summary.participant_id === pid &&
-            r.summary.instrument === item.key &&
-            (item.occurrence_id == null || r.summary.occurrence_id === item.occurrence_id),
-        );
-      /**
-       * @param {number} pid
        * @param {string} key
        * @returns {string | null}
        */
@@ -175,12 +163,18 @@ export const todayScreen = {
       };
 
       const offlineLine = h('p', { class: 'muted', id: 'offline-ready', hidden: true });
+      const phoneZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
       fill(body,
         due.offlineCopy ? h('p', { class: 'notice', text: t('today.offlineCopy') }) : null,
         failedSection(failed),
         people.length === 0 ? h('p', { text: t('today.nobody') }) : null,
         ...people.map((person) => {
           const name = personName(person, people);
+          // A child in another time zone than the phone: their times are shown in their own
+          // zone, and said so, rather than two children's 18:00 reading 18:00 and 19:00 (#11).
+          const zone = person.time_zone && person.time_zone !== phoneZone ? person.time_zone : null;
+          /** @param {string} iso */
+          const when = (iso) => formatDateTime(iso, zone ? { dateStyle: 'medium', timeStyle: 'short', timeZone: zone } : undefined);
           const open = person.instruments.filter(isAnswerable);
           const upcoming = person.instruments.filter((i) => !isAnswerable(i));
           const titleId = `person-${person.participant_id}`;
@@ -191,6 +185,7 @@ export const todayScreen = {
             person.respondent === 'proxy'
               ? h('p', { class: 'muted', text: t('today.answeringAbout', { name }) })
               : null,
+            zone ? h('p', { class: 'muted zone-note', text: t('today.ownZone', { name, zone }) }) : null,
             open.length === 0
               ? h('p', { text: t('today.nothingDue') })
               : h(
@@ -199,9 +194,12 @@ export const todayScreen = {
                   open.map((item) => {
                     const key = draftKey(person.participant_id, item.key, item.version, item.occurrence_id);
                     const started = draftKeys.has(key);
-                    const waiting = waitingFor(person.participant_id, item);
+                    // An answer waiting to be sent (or sent for this visit) shows the visit as
+                    // done; answering again is a deliberate, warned choice (#11).
+                    const earlier = outbox.earlierAnswer(records, submitted, person.participant_id, item.key, item.occurrence_id);
+                    const waiting = earlier === 'waiting';
                     const sent = lastSent(person.participant_id, item.key);
-                    const verb = started ? t('today.continue') : t('today.start');
+                    const verb = started ? t('today.continue') : earlier ? t('today.again') : t('today.start');
                     return h(
                       'li',
                       { class: 'due-item', dataset: { instrument: item.key } },
@@ -209,19 +207,26 @@ export const todayScreen = {
                         'div',
                         {},
                         h('span', { class: 'title', ...textIn(item.language), text: item.title }),
-                        item.closes_at
-                          ? h('p', { class: 'muted', text: t('today.closes', { when: formatDateTime(item.closes_at) }) })
+                        item.language && item.language.split('-')[0] !== language().split('-')[0]
+                          ? h('p', { class: 'muted', text: t('today.inLanguage', { language: languageName(item.language) }) })
                           : null,
-                        waiting ? h('p', {}, h('span', { class: 'badge', text: t('today.waiting') })) : null,
+                        item.closes_at
+                          ? h('p', { class: 'muted', text: t('today.closes', { when: when(item.closes_at) }) })
+                          : null,
+                        earlier
+                          ? h('p', { class: 'done-line' }, h('strong', { text: t('today.done') }), ' ', waiting ? h('span', { class: 'badge', text: t('today.waiting') }) : null)
+                          : null,
                         !waiting && sent
                           ? h('p', { class: 'muted', text: t('today.lastSent', { when: formatDateTime(sent) }) })
                           : null,
                       ),
                       h(
                         'a',
-                        { class: 'button', href: `#${answerPath(person.participant_id, item)}` },
+                        { class: earlier && !started ? 'button secondary' : 'button', href: `#${answerPath(person.participant_id, item)}` },
                         verb,
-                        h('span', { class: 'visually-hidden', text: ` ${t('today.itemFor', { title: item.title, name })}` }),
+                        // "for you" is its own string: Arabic attaches the pronoun (لك), it cannot
+                        // put "أنت" after a preposition (#11).
+                        h('span', { class: 'visually-hidden', text: ` ${person.respondent === 'self' && !person.nickname ? t('today.itemForSelf', { title: item.title }) : t('today.itemFor', { title: item.title, name })}` }),
                       ),
                     );
                   }),
@@ -240,7 +245,7 @@ export const todayScreen = {
                         { class: 'due-item' },
                         h('span', { class: 'title', ...textIn(item.language), text: item.title }),
                         item.opens_at
-                          ? h('span', { class: 'muted', text: t('today.opens', { when: formatDateTime(item.opens_at) }) })
+                          ? h('span', { class: 'muted', text: t('today.opens', { when: when(item.opens_at) }) })
                           : null,
                       ),
                     ),

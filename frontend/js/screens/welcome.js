@@ -130,13 +130,9 @@ export const welcomeScreen = {
         submit.disabled = false;
       }
     });
-    root.append(
-      h('h1', { text: t('welcome.title') }),
-      h('p', { text: t('welcome.intro') }),
-      linkError ? h('p', { class: 'notice error', role: 'alert', text: linkError }) : null,
-      h('h2', { text: t('welcome.codeTitle') }),
-      form,
-    );
+    const linkNotice = linkError ? h('p', { class: 'notice error', role: 'alert', text: linkError }) : '';
+    // No null child: append() would print it as the text "null" (#11).
+    root.append(h('h1', { text: t('welcome.title') }), h('p', { text: t('welcome.intro') }), linkNotice, h('h2', { text: t('welcome.codeTitle') }), form);
     linkError = null;
   },
 };
