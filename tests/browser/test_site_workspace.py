@@ -46,7 +46,7 @@ def site_world(db_session: Session, live_server: LiveServer) -> SiteWorld:
         study,
         name="Daily PHQ-9",
         instrument_key="phq9",
-        instrument_version="1.0.0",
+        instrument_version=phq9.version,
         respondent="self",
         spec=ALL_DAY,
         actor="test",

@@ -56,7 +56,9 @@ def _device(session: Session, **holder: Any) -> Device:
 
 
 def _submit(session, device, participant, key, answers, finished, respondent="self", **kw):  # type: ignore[no-untyped-def]
-    version = "1.0.0"
+    version = session.scalars(
+        sa.select(InstrumentVersion.version).where(InstrumentVersion.instrument_key == key)
+    ).one()
     submission = responses.Submission(
         client_uuid=uuid.uuid4(),
         participant_id=participant.id,

@@ -36,7 +36,7 @@ def test_cli_reads_the_passphrase_from_stdin_and_writes_the_zip(
     with zipfile.ZipFile(out) as bundle:
         names = set(bundle.namelist())
         manifest = json.loads(bundle.read("manifest.json"))
-    assert {"data/phq9-1.0.0.csv", "odm/study.xml", "codebook.csv", "manifest.json"} <= names
+    assert {"data/phq9-1.1.0.csv", "odm/study.xml", "codebook.csv", "manifest.json"} <= names
     assert manifest["parameters"]["sites"] == ["LEEDS"]
     assert manifest["parameters"]["profile"] == "shifted"
     assert not (tmp_path / "cohort.zip.part").exists()
@@ -84,8 +84,8 @@ def test_api_streams_the_zip_for_a_data_manager(client, db_session, export_world
         names = set(bundle.namelist())
     assert {
         "fhir/QuestionnaireResponse.ndjson",
-        "native/phq9-1.0.0.sav",
-        "syntax/phq9-1.0.0.sps",
+        "native/phq9-1.1.0.sav",
+        "syntax/phq9-1.1.0.sps",
     } <= names
     record = db_session.get(ExportRecord, response.headers["X-Chorus-Export-Id"])
     assert record.status == "completed" and record.channel == "api"

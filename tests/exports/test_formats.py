@@ -28,7 +28,7 @@ from app.exports.csv_format import FORMULA_TRIGGERS
 from tests.exports.conftest import INJECTION, Bundle
 
 ODM_XSD = Path(__file__).resolve().parents[2] / "../shared/interop/odm/xsd/ODM1-3-2.xsd"
-STEMS = ("daily_symptom_diary-1.0.0", "phq9-1.0.0", "taking_part_feedback-1.0.0")
+STEMS = ("daily_symptom_diary-1.0.0", "phq9-1.1.0", "taking_part_feedback-1.0.0")
 PANDAS_TYPES = {
     "integer": "Int64",
     "flag": "Int64",

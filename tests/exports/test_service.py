@@ -140,7 +140,7 @@ def test_a_lyon_coordinator_exports_nothing_of_leeds(db_session, export_world):
         db_session.rollback()
         assert _actions(db_session) == before  # not even unlocked
     data, prepared = run_export(db_session, coordinator, recovery, _request())
-    rows = _rows(data, "data/daily_symptom_diary-1.0.0.csv") + _rows(data, "data/phq9-1.0.0.csv")
+    rows = _rows(data, "data/daily_symptom_diary-1.0.0.csv") + _rows(data, "data/phq9-1.1.0.csv")
     assert {r["site"] for r in rows} == {"LYON"}
     assert len(rows) == 5  # LYON's diaries and PHQ-9; LEEDS's two PHQ-9 are absent
     assert all(r["participant"].startswith("P-") for r in rows)  # de-identified by default
@@ -175,7 +175,10 @@ def test_shifted_dates_keep_every_interval_and_pseudonyms_are_stable(db_session,
     request = _request(profile=Profile.SHIFTED)
     data, _ = run_export(db_session, manager, credential, request)
     again, _ = run_export(db_session, manager, credential, request)
-    names = [f"data/{s}-1.0.0.csv" for s in ("daily_symptom_diary", "phq9", "taking_part_feedback")]
+    names = [
+        f"data/{stem}.csv"
+        for stem in ("daily_symptom_diary-1.0.0", "phq9-1.1.0", "taking_part_feedback-1.0.0")
+    ]
     rows = [r for name in names for r in _rows(data, name)]
     shifted = _finished_by_participant(rows)
     assert _finished_by_participant([r for n in names for r in _rows(again, n)]) == shifted
@@ -214,7 +217,7 @@ def test_year_profile_keeps_only_years(db_session, export_world):
         keys.HolderCredential("staff", PASSPHRASE, manager),
         _request(profile=Profile.YEAR, options=ExportOptions(formats=frozenset({"csv", "fhir"}))),
     )
-    rows = _rows(data, "data/phq9-1.0.0.csv")
+    rows = _rows(data, "data/phq9-1.1.0.csv")
     assert {r["finished_utc"] for r in rows} == {"2026"}
     assert {r["started_local"] for r in rows} == {"2026"}
     with zipfile.ZipFile(io.BytesIO(data)) as bundle:
@@ -297,7 +300,7 @@ def test_every_format_opens_for_a_small_deidentified_export(db_session, export_w
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
     empty, meta = pyreadstat.read_dta(str(tmp_path / "native/taking_part_feedback-1.0.0.dta"))
     assert len(empty) == 0 and meta.readstat_variable_types["travel_minutes"] == "double"
-    frame, meta = pyreadstat.read_dta(str(tmp_path / "native/phq9-1.0.0.dta"))
+    frame, meta = pyreadstat.read_dta(str(tmp_path / "native/phq9-1.1.0.dta"))
     assert meta.readstat_variable_types["phq9_difficulty"] == "double"
     assert set(frame["finished_utc"]) == {2026.0}  # a year is a number in .dta
     xmlschema.XMLSchema(str(ODM_XSD.resolve())).validate(str(tmp_path / "odm/study.xml"))

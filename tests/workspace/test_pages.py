@@ -143,7 +143,7 @@ def test_participant_page_is_audited_and_shows_metadata_never_answers(
 ) -> None:
     sign_in_page(client, "dm@example.org")
     html = client.get(f"{BASE}/participants/LEEDS-0001").get_data(as_text=True)
-    assert "phq9 1.0.0" in html  # the response's instrument, from metadata
+    assert "phq9 1.1.0" in html  # the response's instrument, from metadata
     assert "phq9_9" not in html  # no item ids, no answers
     assert "participant.viewed" in actions(db_session)
 

@@ -50,6 +50,13 @@ class World:
     ids: dict[str, int] = field(default_factory=dict)  # sample ids for URL parameters
 
 
+def published_version(session: Session, key: str) -> str:
+    """The library's version of `key` as published here (PHQ-9's moves with the library)."""
+    return session.scalars(
+        select(InstrumentVersion.version).where(InstrumentVersion.instrument_key == key)
+    ).one()
+
+
 def _answer_phq9_urgently(session: Session, device: Any, participant: Any) -> str:
     """A real submission (sealed to the study key) whose item 9 raises the urgent alert."""
     now = utcnow()
@@ -61,7 +68,7 @@ def _answer_phq9_urgently(session: Session, device: Any, participant: Any) -> st
             client_uuid=uuid.uuid4(),
             participant_id=participant.id,
             instrument_key="phq9",
-            instrument_version="1.0.0",
+            instrument_version=published_version(session, "phq9"),
             respondent_type="self",
             language="en",
             started_at=now - dt.timedelta(minutes=5),
@@ -98,7 +105,7 @@ def build(session: Session) -> World:
             target,
             name="Weekly PHQ-9",
             instrument_key="phq9",
-            instrument_version="1.0.0",
+            instrument_version=published_version(session, "phq9"),
             respondent="self",
             spec={"kind": "daily", "open_time": "00:00", "window_minutes": 1440},
             actor="test",
