@@ -17,9 +17,6 @@ from app.instruments import readability
 from app.instruments.model import RESPONDENT_TYPES
 
 DEFAULT_TARGET_GRADE: Final = 8.0
-# Until the readability module says itself which texts are too short (helper h-pp's change),
-# fewer words than this are not scored: one- and two-word labels give meaningless grades.
-MIN_WORDS_TO_SCORE: Final = 5
 
 
 @dataclass(frozen=True)
@@ -46,9 +43,8 @@ def _target_in_units(measure: str, target_grade: float) -> tuple[float, bool] | 
 
 
 def assess(text: str, language: str, target_grade: float) -> Assessment:
-    """The one adapter to ``app.instruments.readability``."""
-    if len(text.split()) < MIN_WORDS_TO_SCORE:
-        return Assessment(None, None, "too short to score", False, None, False)
+    """The one adapter to ``app.instruments.readability`` (which leaves texts too short for
+    a formula unscored, with guidance saying so)."""
     name, value, guidance = readability.measure(text, language)
     if name is None or value is None:
         return Assessment(name, None, guidance, False, None, False)

@@ -25,11 +25,13 @@ def test_reading_ease_measures_use_the_equivalent_of_the_grade_target():
     assert french.above_target == (french.value is not None and french.value < 60.0)
 
 
-def test_short_labels_and_unsupported_languages_are_not_scored():
-    assert not reading.assess("Very well", "en", 8).scored
-    assert reading.assess("Very well", "en", 8).guidance == "too short to score"
-    unsupported = reading.assess("Hur mycket ont hade du i dag, tror du?", "sv", 8)
-    assert not unsupported.scored and not unsupported.above_target
+def test_short_labels_are_not_scored_and_other_languages_get_lix_without_a_target():
+    short = reading.assess("Very well", "en", 8)
+    assert not short.scored and short.guidance.startswith("too short to score")
+    swedish = reading.assess("Hur mycket ont hade du i dag, tror du?", "sv", 8)
+    assert swedish.scored and swedish.measure == "LIX"
+    # No grade equivalent is known for LIX: it is shown, never flagged against the target.
+    assert swedish.target is None and not swedish.above_target
 
 
 def test_items_are_read_with_their_help_per_respondent_and_language():
