@@ -82,7 +82,10 @@ def serve(host: str, port: int, demo: bool) -> None:
 
     migrate_upgrade()
     _publish_library()
-    if demo and database_is_empty():
+    if current_app.extensions["chorus_settings"].is_production:
+        # Public demo passwords must never exist in production (issue #10), whatever --demo says.
+        click.echo("production: the demo is not loaded; create users with `chorus users create`")
+    elif demo and database_is_empty():
         from app.demo import load_demo
 
         click.echo(load_demo(db.session()))
@@ -193,12 +196,12 @@ def create_study(slug: str, name: str, sites: tuple[str, ...]) -> None:
 @with_appcontext
 def demo() -> None:
     """Load the demo study (development only) and print how to sign in."""
-    from flask import current_app
+    from app.demo import DemoRefused, load_demo, refuse_in_production
 
-    from app.demo import load_demo
-
-    if current_app.extensions["chorus_settings"].is_production:
-        raise click.ClickException("The demo has fixed passwords and is refused in production.")
+    try:
+        refuse_in_production()
+    except DemoRefused as error:
+        raise click.ClickException(str(error)) from None
     migrate_upgrade()
     _publish_library()
     try:
