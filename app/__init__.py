@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     _configure_logging(settings)
 
     from app import http_errors, models  # noqa: F401 - registers every table
+    from app.audit import service as audit
+
+    audit.use_key(settings.audit_key)
     from app.api import register_blueprints
     from app.auth import load_staff_user
     from app.extensions import api, csrf, db, migrate

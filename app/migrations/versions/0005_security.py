@@ -37,6 +37,48 @@ def upgrade():
         sa.Column('content_mac_scheme', sa.SmallInteger(), server_default='1', nullable=False),
     )
     _record_existing_reach()
+    _seal_plain_events()
+
+
+def _seal_plain_events():
+    """Close the plain-hash prefix with one keyed event naming its last sequence number, so
+    rewriting those events (or the whole log) with the public hash breaks the chain. Written
+    with explicit columns so later changes to the model cannot change this migration."""
+    import datetime as dt
+
+    from app.audit import service as audit
+    from app.db import UTCDateTime
+
+    conn = op.get_bind()
+    last_seq, last_hash = conn.execute(
+        sa.text("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
+    ).one()
+    if last_seq == 0:
+        return
+    key = audit._current_key()  # the app running the upgrade configured it (create_app)
+    seq, now = last_seq + 1, dt.datetime.now(dt.timezone.utc)
+    fields = dict(
+        seq=seq,
+        occurred_at=now,
+        actor="migration:0005",
+        action=audit.SEAL_ACTION,
+        target=None,
+        reason=None,
+        details={"plain_until": last_seq},
+        prev_hash=last_hash,
+    )
+    digest = audit.event_hash(**fields, scheme=audit.SCHEME_KEYED, key=key)
+    events = sa.table(
+        'audit_events',
+        *(sa.column(name) for name in ('seq', 'actor', 'action', 'target', 'reason', 'prev_hash', 'hash', 'scheme')),
+        sa.column('details', sa.JSON()),
+        sa.column('occurred_at', UTCDateTime()),
+    )
+    conn.execute(events.insert().values(**fields, hash=digest, scheme=audit.SCHEME_KEYED))
+    conn.execute(
+        sa.text("UPDATE audit_head SET last_seq = :seq, last_hash = :hash WHERE id = 1"),
+        {"seq": seq, "hash": digest},
+    )
 
 
 def _record_existing_reach():
