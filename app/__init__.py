@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     from app.audit import service as audit
 
     audit.use_key(settings.audit_key)
+    from app.responses import dedupe
+
+    dedupe.use_secret(settings.secret_key)
     from app.api import register_blueprints
     from app.auth import load_staff_user
     from app.extensions import api, csrf, db, migrate
