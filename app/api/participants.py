@@ -15,13 +15,12 @@ from typing import Any, ClassVar
 import segno
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app import access
 from app.access import ALL_SITES, Permission
 from app.accounts.models import StaffUser
-from app.api import documented_errors
+from app.api import Blueprint, documented_errors
 from app.api.participant_schemas import (
     CaregiverCreateSchema,
     CaregiverLinkCreateSchema,

@@ -10,13 +10,13 @@ from typing import Any, ClassVar
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 from sqlalchemy import select
 
 from app import access
 from app.access import Permission
 from app.accounts.models import StaffUser
+from app.api import Blueprint
 from app.api.schemas import StrictSchema
 from app.audit import service as audit
 from app.auth import current_staff, staff_required

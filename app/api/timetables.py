@@ -13,11 +13,10 @@ from typing import Any, ClassVar
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.access import Permission
 from app.accounts.models import StaffUser
-from app.api import documented_errors
+from app.api import Blueprint, documented_errors
 from app.api.settings_schemas import (
     PauseCreateSchema,
     StaffTimetablePauseSchema,

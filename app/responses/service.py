@@ -33,7 +33,7 @@ from app.participants.models import Device, Participant, StudyInstrument
 from app.reminders import planner
 from app.reminders.models import Occurrence, StudySchedule
 from app.reminders.outbox import enqueue_alert_emails
-from app.responses import dedupe, keys
+from app.responses import checks, dedupe, keys
 from app.responses.models import Alert, Response
 
 RESPONDENT_TYPES = ("self", "parent", "other_caregiver", "staff_assisted")
@@ -126,6 +126,13 @@ def submit(
 
     version_row = _assigned_version(session, participant, submission)
     instrument = instrument_of(version_row)
+    checks.check_submission(
+        instrument,
+        language=submission.language,
+        started_at=submission.started_at,
+        finished_at=submission.finished_at,
+        now=now,
+    )
     wording = WORDING_FOR[submission.respondent_type]
     occurrence = None
     if submission.occurrence_id is not None:
