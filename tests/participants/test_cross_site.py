@@ -284,3 +284,39 @@ def test_caregiver_pause_by_the_caregiver_cannot_be_cancelled_by_one_site(
         ).status_code
         == 204
     )
+
+
+def test_migration_records_the_reach_of_existing_caregiver_phones(app, db_session, shared):
+    """Caregiver phones and invitations from before 0005 keep what they reached at upgrade:
+    every child then linked (an ended link is not reached), recorded so it no longer grows."""
+    from flask_migrate import downgrade, upgrade
+
+    from app.participants.models import Invitation
+
+    third = make_participant(db_session, shared.study, "A-9", age_band="child")
+    participants.link_caregiver(db_session, shared.caregiver, third, "parent", "cli")
+    participants.unlink_caregiver(db_session, shared.caregiver, third, reason=None, actor="cli")
+    db_session.commit()
+    device, _token = make_device(db_session, shared.caregiver)
+    participants.create_invitation(
+        db_session,
+        shared.caregiver,
+        valid_for=dt.timedelta(days=1),
+        pepper="t" * 48,
+        base_url="http://localhost",
+        actor="cli",
+    )
+    db_session.commit()
+    device_id, caregiver_id = device.id, shared.caregiver.id
+    expected = sorted([shared.a_child.id, shared.b_child.id])
+    db_session.close()
+    with app.app_context():
+        downgrade(revision="0004")
+        upgrade()
+    assert db_session.get(Device, device_id).reach == expected
+    open_invitation = db_session.scalar(
+        sa.select(Invitation).where(
+            Invitation.caregiver_id == caregiver_id, Invitation.redeemed_at.is_(None)
+        )
+    )
+    assert open_invitation.reach == expected
