@@ -25,7 +25,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # Bound parameters (idempotency keys, MACs, answers' metadata) never reach logs or
+        # exception messages (issue #10).
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         SESSION_COOKIE_NAME=settings.session_cookie_name,
         SESSION_COOKIE_SECURE=settings.cookies_secure,
         SESSION_COOKIE_HTTPONLY=True,
@@ -51,6 +53,11 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
                         "name": settings.session_cookie_name,
                     },
                     "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
+                    "deviceToken": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "A phone's device token from POST /api/v1/invitations/redeem",
+                    },
                 }
             },
         },
@@ -60,12 +67,20 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     _configure_logging(settings)
 
     from app import http_errors, models  # noqa: F401 - registers every table
+    from app.audit import service as audit
+
+    audit.use_key(settings.audit_key)
+    from app.responses import dedupe
+
+    dedupe.use_secret(settings.secret_key)
+    from app import request_guards
     from app.api import register_blueprints
     from app.auth import load_staff_user
     from app.extensions import api, csrf, db, migrate
     from app.security import add_security_headers
     from app.web import health, pwa, staff
 
+    request_guards.install_converters(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(_migrations_path()), render_as_batch=True, compare_type=True
@@ -73,12 +88,16 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
     csrf.init_app(app)
     api.init_app(app)
     register_blueprints(api)
+    from app.api import declare_security
+
+    declare_security(app, api)
     app.register_blueprint(health.bp)
     app.register_blueprint(staff.bp)
     pwa.init_app(app)
     from app.web import site
 
     site.init_app(app)
+    request_guards.install(app, settings.trusted_proxy_count)
     app.before_request(load_staff_user)
     from app.cli import register_commands
 

@@ -76,6 +76,7 @@ def staff_required(view: F) -> F:
         current_staff()
         return view(*args, **kwargs)
 
+    wrapped._chorus_auth = "staff"  # type: ignore[attr-defined]  # read by app.api.declare_security
     return cast(F, wrapped)
 
 

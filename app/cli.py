@@ -6,6 +6,7 @@ Commands run inside an app context and use the same services as the web API.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from flask import Flask
@@ -87,7 +88,10 @@ def serve(host: str, port: int, demo: bool) -> None:
 
     migrate_upgrade()
     _publish_library()
-    if demo and database_is_empty():
+    if current_app.extensions["chorus_settings"].is_production:
+        # Public demo passwords must never exist in production (issue #10), whatever --demo says.
+        click.echo("production: the demo is not loaded; create users with `chorus users create`")
+    elif demo and database_is_empty():
         from app.demo import load_demo
 
         click.echo(load_demo(db.session()))
@@ -225,12 +229,12 @@ def create_study(slug: str, name: str, sites: tuple[str, ...]) -> None:
 @with_appcontext
 def demo() -> None:
     """Load the demo study (development only) and print how to sign in."""
-    from flask import current_app
+    from app.demo import DemoRefused, load_demo, refuse_in_production
 
-    from app.demo import load_demo
-
-    if current_app.extensions["chorus_settings"].is_production:
-        raise click.ClickException("The demo has fixed passwords and is refused in production.")
+    try:
+        refuse_in_production()
+    except DemoRefused as error:
+        raise click.ClickException(str(error)) from None
     migrate_upgrade()
     _publish_library()
     try:
@@ -324,14 +328,68 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.File("r"),
+    default=None,
+    help="A file of checkpoints (from `chorus audit checkpoint`) kept outside the database: "
+    "proves nothing at or before each was removed or changed.",
+)
 @with_appcontext
-def verify_audit() -> None:
-    """Check the whole hash chain; exit 1 and name the first bad event if it was tampered with."""
-    report = audit.verify(db.session())
+def verify_audit(checkpoint_file: Any) -> None:
+    """Check the whole keyed chain; exit 1 and name the first bad event if it was tampered with.
+
+    Without checkpoints, events cut from the end (with the head rewound) cannot be seen."""
+    try:
+        pins = audit.parse_checkpoints(checkpoint_file) if checkpoint_file else []
+    except audit.CheckpointUnreadable as error:
+        raise click.ClickException(f"{checkpoint_file.name}: {error}") from None
+    report = audit.verify(db.session(), pins)
     if report.ok:
-        click.echo(f"audit log intact: {report.events_checked} events verified")
+        click.echo(
+            f"audit log intact: {report.events_checked} events verified"
+            + (f", {report.checkpoints_checked} checkpoints matched" if pins else "")
+            + (
+                f" ({report.plain_events} from before the keyed chain, sealed)"
+                if report.plain_events
+                else ""
+            )
+        )
+        if not pins:
+            click.echo(
+                "note: without --checkpoint, events removed from the end cannot be detected",
+                err=True,
+            )
         return
     click.echo(
         f"audit log TAMPERED: first bad event {report.first_bad_seq}: {report.problem}", err=True
     )
     sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--append",
+    "append_to",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also append the line to this file (keep it where the database host cannot write).",
+)
+@with_appcontext
+def checkpoint_audit(append_to: str | None) -> None:
+    """Verify the chain, then print its keyed head as one JSON line (sequence, hash, time) for
+    a log shipper or a file outside the database; exit 1 without printing if it is broken."""
+    report = audit.verify(db.session())
+    if not report.ok:
+        click.echo(
+            f"audit log TAMPERED: first bad event {report.first_bad_seq}: {report.problem}",
+            err=True,
+        )
+        sys.exit(1)
+    line = audit.checkpoint(db.session(), report).to_line()
+    db.session.rollback()
+    if append_to:
+        with open(append_to, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    click.echo(line)

@@ -78,6 +78,11 @@ class Settings:
     secret_key: str = field(repr=False)
     base_url: str
     instruments_path: Path
+    # Keys the audit chain (HMAC); never stored in the database (app/audit/service.py).
+    audit_key: str = field(default="", repr=False)
+    # How many proxies in front of Chorus set X-Forwarded-For (werkzeug ProxyFix x_for); 0 trusts
+    # no forwarded header, so a client cannot pick the address the sign-in throttle counts.
+    trusted_proxy_count: int = 0
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_max_failures: int = 5
@@ -186,6 +191,13 @@ class Settings:
                 raise ConfigError("SECRET_KEY must be at least 32 characters in production")
             if not database_url:
                 missing.append("DATABASE_URL (postgresql+psycopg://user:password@host/dbname)")
+            if not env_vars.get("CHORUS_AUDIT_KEY", ""):
+                missing.append(
+                    "CHORUS_AUDIT_KEY (a long random string, kept outside the database: it keys"
+                    " the audit chain)"
+                )
+            elif len(env_vars["CHORUS_AUDIT_KEY"]) < 32:
+                raise ConfigError("CHORUS_AUDIT_KEY must be at least 32 characters in production")
             if not base_url:
                 missing.append("CHORUS_BASE_URL (the public https:// address participants open)")
             elif not base_url.startswith("https://"):
@@ -196,6 +208,14 @@ class Settings:
                 )
         if not secret_key:
             secret_key = _load_or_create_secret(instance / "secret_key")
+        audit_key = env_vars.get("CHORUS_AUDIT_KEY", "") or _load_or_create_secret(
+            instance / "audit_key"
+        )
+        proxies = env_vars.get("CHORUS_TRUSTED_PROXY_COUNT", "").strip() or "0"
+        if not proxies.isdigit() or int(proxies) > 5:
+            raise ConfigError(
+                f"CHORUS_TRUSTED_PROXY_COUNT must be a whole number from 0 to 5, got {proxies!r}"
+            )
         if not database_url:
             database_url = f"sqlite:///{instance / 'chorus.sqlite3'}"
         if database_url.startswith("postgresql://"):
@@ -208,6 +228,8 @@ class Settings:
             instance_path=instance,
             database_url=database_url,
             secret_key=secret_key,
+            audit_key=audit_key,
+            trusted_proxy_count=int(proxies),
             base_url=(base_url or "http://127.0.0.1:5000").rstrip("/"),
             instruments_path=Path(
                 env_vars.get("CHORUS_INSTRUMENTS_PATH") or PROJECT_ROOT / "instruments"

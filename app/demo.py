@@ -19,7 +19,21 @@ DEMO_KEY_PASSPHRASE = "chorus-demo-key-passphrase"  # noqa: S105 - demo only, pr
 DEMO_STUDY = "demo-fatigue"
 
 
+class DemoRefused(RuntimeError):
+    """The demo's public passwords, key passphrase and recovery key never enter production."""
+
+
+def refuse_in_production() -> None:
+    """Raise DemoRefused when the running app is configured for production (issue #10)."""
+    from flask import current_app
+
+    if current_app.extensions["chorus_settings"].is_production:
+        raise DemoRefused("The demo has public passwords and is never loaded in production.")
+
+
 def load_demo(session: Session) -> str:
+    # Checked here as well as by the commands, so no caller can load the demo in production.
+    refuse_in_production()
     study = studies.create_study(
         session, slug=DEMO_STUDY, name="Fatigue in daily life (demo)", actor="demo"
     )

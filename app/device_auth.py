@@ -55,4 +55,5 @@ def device_required(view: F) -> F:
         current_device()
         return view(*args, **kwargs)
 
+    wrapped._chorus_auth = "device"  # type: ignore[attr-defined]  # read by app.api.declare_security
     return cast(F, wrapped)

@@ -58,9 +58,15 @@ def handle_http_exception(error: HTTPException) -> Response:
     if isinstance(data, dict) and "messages" in data:
         # webargs/marshmallow: {"json": {"field": ["message"]}}; 400 for an unreadable body
         errors = data["messages"]
-        if status == 400:
+        if status == 400 and errors.get("json") == ["Invalid JSON body."]:
             message = "The request body is not valid JSON."
-    return respond(code, message, errors)
+    # Keep what the exception says about the answer itself: Allow on a 405, Retry-After.
+    headers = {
+        name: value
+        for name, value in error.get_headers()
+        if name.lower() in ("allow", "retry-after", "www-authenticate")
+    }
+    return respond(code, message, errors, headers)
 
 
 def handle_csrf_error(error: CSRFError) -> Response:

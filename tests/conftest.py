@@ -50,7 +50,13 @@ def cheap_key_wrapping() -> Iterator[None]:
 
 def make_settings(database_url: str, instance: Path, **overrides: object) -> Settings:
     base = Settings.from_env(
-        {"CHORUS_ENV": "test", "DATABASE_URL": database_url, "SECRET_KEY": "t" * 48},
+        {
+            "CHORUS_ENV": "test",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "t" * 48,
+            # One audit key for every app a test process builds (the chain key is process-wide).
+            "CHORUS_AUDIT_KEY": "k" * 48,
+        },
         instance_path=instance,
     )
     return Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]

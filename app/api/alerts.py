@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from app.access import Permission
+from app.api import Blueprint
 from app.auth import current_staff, staff_required
 from app.db import utcnow
 from app.extensions import db

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from app.accounts import service as accounts
 from app.accounts.models import StaffUser
+from app.api import Blueprint
 from app.api.schemas import (
     CsrfTokenSchema,
     LoginSchema,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
+from app.api import Blueprint
 from app.api.participant_schemas import DeviceCredentialSchema, RedeemSchema
 from app.auth import client_ip, settings
 from app.db import utcnow

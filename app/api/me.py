@@ -11,8 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
+from app.api import Blueprint
 from app.api.participant_schemas import (
     DueSchema,
     MeSchema,

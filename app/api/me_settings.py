@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from flask import Response
-from flask_smorest import Blueprint
 
-from app.api import documented_errors
+from app.api import Blueprint, documented_errors
 from app.api.settings_schemas import (
     HistoryPageSchema,
     HistoryQuerySchema,

@@ -12,10 +12,9 @@ from typing import Any, ClassVar
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.access import Permission
-from app.api import documented_errors
+from app.api import Blueprint, documented_errors
 from app.api.settings_schemas import NewsCreateSchema, NewsPostSchema
 from app.auth import current_staff, staff_required
 from app.extensions import db

@@ -11,6 +11,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from app.api.parsing import RowId
 from app.api.schemas import StrictSchema
 from app.participants.models import AgeBand
 from app.participants.service import (
@@ -241,7 +242,7 @@ class DueSchema(ma.Schema):
 
 
 class RenderedInstrumentQuerySchema(StrictSchema):
-    for_ = ma.fields.Integer(
+    for_ = RowId(
         required=True,
         data_key="for",
         metadata={"description": "The participant answered for (an id from GET /api/v1/me)"},

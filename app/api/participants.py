@@ -15,13 +15,12 @@ from typing import Any, ClassVar
 import segno
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app import access
 from app.access import ALL_SITES, Permission
 from app.accounts.models import StaffUser
-from app.api import documented_errors
+from app.api import Blueprint, documented_errors
 from app.api.participant_schemas import (
     CaregiverCreateSchema,
     CaregiverLinkCreateSchema,
@@ -66,12 +65,9 @@ def _study(slug: str) -> tuple[StaffUser, Study]:
 
 def _participant(slug: str, code: str, permission: Permission) -> tuple[StaffUser, Participant]:
     user, study = _study(slug)
-    participant = db.session.scalar(
-        select(Participant).where(Participant.study_id == study.id, Participant.code == code)
+    participant = participants.participant_for_staff(
+        db.session(), user.memberships, study, code, permission
     )
-    if participant is None:
-        raise NotFound(f"Study '{study.slug}' has no participant '{code}'.")
-    access.require(user.memberships, permission, study.id, participant.site_id)
     return user, participant
 
 
@@ -362,19 +358,9 @@ class ParticipantCaregiver(MethodView):
         You must manage a participant the caregiver is already linked to."""
         user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
         caregiver = db.session.get(Caregiver, caregiver_id)
-        reachable = caregiver is not None and any(
-            access.can(
-                user.memberships,
-                Permission.MANAGE_PARTICIPANTS,
-                link.participant.study_id,
-                link.participant.site_id,
-            )
-            for link in caregiver.links
-            if link.ended_at is None
-        )
-        if caregiver is None or not reachable:
-            # One answer for "no such caregiver" and "not one of yours": ids cannot be probed.
+        if caregiver is None:
             raise NotFound("No such caregiver among the participants you manage.")
+        # The service refuses a caregiver none of whose children the user manages (404 alike).
         link = participants.link_caregiver(
             db.session(), caregiver, participant, payload["caregiver_role"], _actor(user)
         )

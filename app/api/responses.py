@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from marshmallow import validate
 
+from app.api import Blueprint
+from app.api.parsing import RowId
 from app.db import utcnow
 from app.device_auth import current_device, device_required
 from app.extensions import csrf, db
@@ -29,7 +30,7 @@ class ResponseSubmitSchema(ma.Schema):
             "description": "Made by the phone when the questionnaire starts; resending with the same id is safe"
         },
     )
-    participant_id = ma.fields.Integer(
+    participant_id = RowId(
         required=True,
         metadata={"description": "Whom the answers are about (yourself or a linked child)"},
     )
@@ -51,7 +52,7 @@ class ResponseSubmitSchema(ma.Schema):
         load_default=list,
         metadata={"description": "Item ids the respondent found hard to understand"},
     )
-    occurrence_id = ma.fields.Integer(
+    occurrence_id = RowId(
         load_default=None,
         allow_none=True,
         metadata={

@@ -10,20 +10,18 @@ from typing import Any, ClassVar
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
-from sqlalchemy import select
 
 from app import access
 from app.access import Permission
 from app.accounts.models import StaffUser
+from app.api import Blueprint
 from app.api.schemas import StrictSchema
 from app.audit import service as audit
 from app.auth import current_staff, staff_required
 from app.db import utcnow
-from app.errors import NotFound
 from app.extensions import db
-from app.participants.models import Participant
+from app.participants import service as participants
 from app.reminders import adherence
 from app.reminders import schedules as schedule_service
 from app.reminders.models import OccurrenceState, StudySchedule
@@ -273,13 +271,9 @@ class ParticipantOccurrences(MethodView):
         and adherence. States only, never answers; the view is audited."""
         user = current_staff()
         study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_PARTICIPANTS)
-        participant = db.session.scalar(
-            select(Participant).where(Participant.study_id == study.id, Participant.code == code)
-        )
-        if participant is None:
-            raise NotFound(f"Study '{study.slug}' has no participant '{code}'.")
-        access.require(
-            user.memberships, Permission.VIEW_PARTICIPANTS, study.id, participant.site_id
+        # Another site's participant answers as an unknown code does (issue #10).
+        participant = participants.participant_for_staff(
+            db.session(), user.memberships, study, code, Permission.VIEW_PARTICIPANTS
         )
         found = adherence.occurrences_of(db.session(), participant, utcnow())
         audit.record(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from app.api.parsing import RowId
 from app.api.schemas import StrictSchema
 from app.participants.preferences import APP_LANGUAGES
 from app.reminders.timetables import SNOOZE_MINUTES
@@ -179,7 +180,7 @@ class SnoozedSchema(ma.Schema):
 
 
 class HistoryQuerySchema(StrictSchema):
-    for_ = ma.fields.Integer(
+    for_ = RowId(
         load_default=None,
         data_key="for",
         metadata={"description": "One person (an id from GET /api/v1/me); default: all of them"},

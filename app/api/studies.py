@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import access
 from app.access import Permission
+from app.api import Blueprint
 from app.api.schemas import SiteCreateSchema, SiteSchema, StudyDetailSchema, StudySummarySchema
 from app.auth import current_staff, staff_required
 from app.extensions import db

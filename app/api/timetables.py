@@ -13,13 +13,10 @@ from typing import Any, ClassVar
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from app import access
 from app.access import Permission
 from app.accounts.models import StaffUser
-from app.api import documented_errors
+from app.api import Blueprint, documented_errors
 from app.api.settings_schemas import (
     PauseCreateSchema,
     StaffTimetablePauseSchema,
@@ -53,12 +50,9 @@ def _person(
 ) -> tuple[StaffUser, Participant | Caregiver]:
     user = current_staff()
     study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_PARTICIPANTS)
-    participant = db.session.scalar(
-        select(Participant).where(Participant.study_id == study.id, Participant.code == code)
+    participant = participants.participant_for_staff(
+        db.session(), user.memberships, study, code, permission
     )
-    if participant is None:
-        raise NotFound(f"Study '{study.slug}' has no participant '{code}'.")
-    access.require(user.memberships, permission, study.id, participant.site_id)
     if caregiver_id is None:
         return user, participant
     for link in participants.caregivers_of(db.session(), participant):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, String, Text
+from sqlalchemy import JSON, CheckConstraint, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -29,6 +29,9 @@ class AuditEvent(Base):
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # 1: plain SHA-256 (events written before migration 0005); 2: HMAC-SHA256 keyed by
+    # CHORUS_AUDIT_KEY, which the database does not hold (app/audit/service.py).
+    scheme: Mapped[int] = mapped_column(SmallInteger, server_default="1")
 
 
 class AuditHead(Base):

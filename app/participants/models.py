@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -120,6 +120,10 @@ class Invitation(Base):
     redeemed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(100))
+    # A caregiver's invitation: ids of the children the device redeemed from it may answer
+    # for, fixed at issue to those the issuer manages (app.participants.service, issue #10).
+    # NULL for a participant's own invitation.
+    reach: Mapped[list[int] | None] = mapped_column(JSON, default=None)
 
 
 class Device(Base):
@@ -144,6 +148,9 @@ class Device(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # A caregiver's phone: the children it may answer for, from its invitation (see
+    # Invitation.reach). NULL for a participant's own phone.
+    reach: Mapped[list[int] | None] = mapped_column(JSON, default=None)
 
     participant = relationship("Participant")
     caregiver = relationship("Caregiver")

@@ -3,6 +3,29 @@ answer for. Plain functions over a SQLAlchemy session: no Flask; callers commit.
 
 Secrets handed out here (invitation links and codes, device tokens) are returned once and
 stored only as hashes. See `create_invitation` and `redeem` for the design.
+
+Who may reach whom (issue #10). A caregiver is one person shared by every site and study of
+the children they care for, so a staff action on a caregiver can touch children the actor may
+not see. The rule, enforced here and in `app.reminders.timetables` rather than in views: no
+staff action creates, changes or ends access to a participant the acting staff member may not
+manage (MANAGE_PARTICIPANTS at the participant's site, `app.access`).
+
+* A caregiver's invitation, and the device redeemed from it, carry a *reach*: the children
+  the device may answer for, fixed when the invitation is issued to those linked children the
+  issuer manages. A phone issued by the Lyon team never sees a Leeds child.
+* Linking a caregiver to a child needs the child's site; linking an existing caregiver also
+  needs one of the children they are already linked to (so ids cannot be probed). The linker
+  may add the child to the reach of the caregiver's live phones and open invitations: the
+  child is theirs to share.
+* Revoking a caregiver's phone, or issuing a new invitation that supersedes an unused one,
+  ends access only to the children the actor manages: the phone keeps the others (narrowed),
+  and is revoked outright once it reaches nobody else.
+* Changing a caregiver's timetable or pauses (`app.reminders.timetables`) changes every
+  child's reminders, so staff may do it only when they manage every child the caregiver is
+  linked to; otherwise the caregiver changes it on their phone.
+
+Actors other than staff ("cli" for an operator on the server, "demo", the holder of a device
+acting for themselves) are not scoped by staff memberships.
 """
 
 from __future__ import annotations
@@ -15,17 +38,27 @@ import re
 import secrets
 import unicodedata
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app import crypto
+from app import access, crypto
+from app.access import Permission
 from app.accounts import throttle
 from app.audit import service as audit
 from app.db import insert_unique, utcnow
-from app.errors import ChorusError, Conflict, ErrorCode, Forbidden, Invalid, TooManyAttempts
+from app.errors import (
+    ChorusError,
+    Conflict,
+    ErrorCode,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyAttempts,
+)
 from app.library.models import InstrumentVersion
 from app.library.service import instrument_of
 from app.participants.models import (
@@ -38,7 +71,7 @@ from app.participants.models import (
     ParticipantStatus,
     StudyInstrument,
 )
-from app.studies.models import Site, Study
+from app.studies.models import Membership, Site, Study
 
 # ── Validation ────────────────────────────────────────────────────────────────────────────
 
@@ -290,6 +323,105 @@ def _replan(session: Session, participant: Participant, now: dt.datetime) -> Non
     planner.replan_person(session, participant=participant, now=now)
 
 
+# ── Reach of staff actors (see the module docstring) ──────────────────────────────────────
+
+_STAFF_ACTOR = re.compile(r"^staff:([0-9]+)$")
+
+
+def _staff_memberships(session: Session, actor: str) -> list[Membership] | None:
+    """The memberships of a staff actor ("staff:12"), or None for actors staff scope does not
+    apply to (an operator's "cli", "demo", a device holder acting for themselves)."""
+    match = _STAFF_ACTOR.match(actor)
+    if match is None:
+        return None
+    return list(session.scalars(select(Membership).where(Membership.user_id == int(match[1]))))
+
+
+def may_manage(session: Session, actor: str, participant: Participant) -> bool:
+    memberships = _staff_memberships(session, actor)
+    return memberships is None or access.can(
+        memberships, Permission.MANAGE_PARTICIPANTS, participant.study_id, participant.site_id
+    )
+
+
+def require_may_manage(session: Session, actor: str, participant: Participant) -> None:
+    if not may_manage(session, actor, participant):
+        # Alike for "not there" and "not yours": codes of other sites cannot be probed.
+        raise NotFound("No such participant.")
+
+
+def participant_for_staff(
+    session: Session,
+    memberships: Sequence[access.MembershipLike],
+    study: Study,
+    code: str,
+    permission: Permission,
+) -> Participant:
+    """The participant `code` of `study` for a staff member. Another site's participant gets
+    the same 404 as an unknown code, so codes of other sites cannot be listed by probing; a
+    visible participant the role may not act on is a 403."""
+    participant = session.scalar(
+        select(Participant).where(Participant.study_id == study.id, Participant.code == code)
+    )
+    if participant is None or not access.can(
+        memberships, Permission.VIEW_PARTICIPANTS, study.id, participant.site_id
+    ):
+        raise NotFound(f"Study '{study.slug}' has no participant '{code}'.")
+    access.require(memberships, permission, study.id, participant.site_id)
+    return participant
+
+
+def linked_children(session: Session, caregiver: Caregiver) -> list[Participant]:
+    """Children the caregiver is linked to now and who have not withdrawn."""
+    return [link.participant for link in active_links(session, caregiver)]
+
+
+def unmanaged_children(session: Session, actor: str, caregiver: Caregiver) -> list[Participant]:
+    """The caregiver's current children `actor` may not manage (empty for non-staff actors)."""
+    return [p for p in linked_children(session, caregiver) if not may_manage(session, actor, p)]
+
+
+def _reach_ids(holder: Invitation | Device) -> list[int] | None:
+    return None if holder.reach is None else [int(i) for i in holder.reach]
+
+
+def _live_reach_holders(session: Session, caregiver: Caregiver) -> list[Invitation | Device]:
+    devices = session.scalars(
+        select(Device).where(Device.caregiver_id == caregiver.id, Device.revoked_at.is_(None))
+    )
+    invitations = session.scalars(
+        select(Invitation).where(
+            Invitation.caregiver_id == caregiver.id,
+            Invitation.redeemed_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    )
+    return [*devices, *invitations]
+
+
+def _extend_reach(session: Session, caregiver: Caregiver, participant: Participant) -> None:
+    """A newly linked child joins the reach of the caregiver's live phones and invitations."""
+    for holder in _live_reach_holders(session, caregiver):
+        ids = _reach_ids(holder)
+        if ids is not None and participant.id not in ids:
+            holder.reach = sorted({*ids, participant.id})
+
+
+def _narrow_reach(
+    session: Session, holder: Invitation | Device, actor: str
+) -> tuple[list[int], list[int]]:
+    """Split what `holder` reaches into (ids the actor may end, ids it must keep): the kept
+    ones are current children of the caregiver the actor may not manage."""
+    assert holder.caregiver_id is not None
+    caregiver = session.get(Caregiver, holder.caregiver_id)
+    assert caregiver is not None
+    ids = _reach_ids(holder)
+    reached = [p for p in linked_children(session, caregiver) if ids is None or p.id in set(ids)]
+    kept = [p.id for p in reached if not may_manage(session, actor, p)]
+    ended = [p.id for p in reached if p.id not in kept]
+    return ended, kept
+
+
 # ── Caregivers ────────────────────────────────────────────────────────────────────────────
 
 
@@ -331,6 +463,8 @@ def link_caregiver(
     Re-linking an ended link opens it again."""
     if caregiver_role not in CAREGIVER_ROLES:
         raise Invalid(errors={"caregiver_role": [f"Use one of: {', '.join(CAREGIVER_ROLES)}."]})
+    require_may_manage(session, actor, participant)
+    _require_reachable_caregiver(session, actor, caregiver)
     _require_not_withdrawn(participant)
     existing = session.scalar(
         select(CaregiverLink).where(
@@ -351,6 +485,7 @@ def link_caregiver(
         )
         if not insert_unique(session, link):
             raise Conflict("That caregiver is already linked to this participant.")
+    _extend_reach(session, caregiver, participant)
     audit.record(
         session,
         actor=actor,
@@ -362,6 +497,23 @@ def link_caregiver(
     return link
 
 
+def _require_reachable_caregiver(session: Session, actor: str, caregiver: Caregiver) -> None:
+    """Staff may link an existing caregiver only through a child they manage who is or was
+    linked to them; a caregiver with no link yet is one just added by this same action."""
+    if _staff_memberships(session, actor) is None:
+        return
+    linked = list(
+        session.scalars(
+            select(Participant)
+            .join(CaregiverLink, CaregiverLink.participant_id == Participant.id)
+            .where(CaregiverLink.caregiver_id == caregiver.id)
+        )
+    )
+    if linked and not any(may_manage(session, actor, p) for p in linked):
+        # One answer for "no such caregiver" and "not one of yours": ids cannot be probed.
+        raise NotFound("No such caregiver among the participants you manage.")
+
+
 def unlink_caregiver(
     session: Session,
     caregiver: Caregiver,
@@ -370,6 +522,7 @@ def unlink_caregiver(
     reason: str | None,
     actor: str,
 ) -> None:
+    require_may_manage(session, actor, participant)
     link = session.scalar(
         select(CaregiverLink).where(
             CaregiverLink.caregiver_id == caregiver.id,
@@ -483,7 +636,10 @@ def create_invitation(
     now: dt.datetime | None = None,
 ) -> IssuedInvitation:
     """Issue a new invitation; any earlier unused one for the same person stops working, so
-    only the latest printout or message is live."""
+    only the latest printout or message is live.
+
+    A caregiver's invitation reaches the linked children the issuer manages (its `reach`);
+    an earlier unused invitation stops working for those children only (module docstring)."""
     if not dt.timedelta(minutes=5) <= valid_for <= dt.timedelta(days=MAX_INVITATION_DAYS):
         raise Invalid(
             errors={
@@ -494,18 +650,25 @@ def create_invitation(
         )
     if len(pepper) < 32:
         raise ValueError("the invitation-code pepper must be the app's SECRET_KEY (32+ characters)")
-    is_participant = isinstance(invitee, Participant)
-    if is_participant:
-        _require_not_withdrawn(invitee)  # type: ignore[arg-type]
     now = now or utcnow()
-    owner = Invitation.participant_id if is_participant else Invitation.caregiver_id
-    session.execute(
-        update(Invitation)
-        .where(
-            owner == invitee.id, Invitation.redeemed_at.is_(None), Invitation.revoked_at.is_(None)
+    reach: list[int] | None = None
+    if isinstance(invitee, Participant):
+        is_participant = True
+        require_may_manage(session, actor, invitee)
+        _require_not_withdrawn(invitee)
+        session.execute(
+            update(Invitation)
+            .where(
+                Invitation.participant_id == invitee.id,
+                Invitation.redeemed_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
         )
-        .values(revoked_at=now)
-    )
+    else:
+        is_participant = False
+        reach = _caregiver_invitation_reach(session, invitee, actor)
+        _supersede_caregiver_invitations(session, invitee, actor, now)
     # A collision of 50-bit codes is vanishingly rare; the unique index decides, and we draw again.
     for _attempt in range(5):
         token, code = crypto.new_token(), new_invitation_code()
@@ -517,6 +680,7 @@ def create_invitation(
             created_at=now,
             expires_at=now + valid_for,
             created_by=actor,
+            reach=reach,
         )
         if insert_unique(session, invitation):
             break
@@ -530,6 +694,7 @@ def create_invitation(
         details={
             ("participant_id" if is_participant else "caregiver_id"): invitee.id,
             "expires_at": invitation.expires_at.isoformat(),
+            **({} if reach is None else {"reach": reach}),
         },
     )
     return IssuedInvitation(
@@ -538,6 +703,34 @@ def create_invitation(
         expires_at=invitation.expires_at,
         invitation_id=invitation.id,
     )
+
+
+def _caregiver_invitation_reach(session: Session, caregiver: Caregiver, actor: str) -> list[int]:
+    reach = [p.id for p in linked_children(session, caregiver) if may_manage(session, actor, p)]
+    if not reach and _staff_memberships(session, actor) is not None:
+        raise NotFound("No such caregiver among the participants you manage.")
+    return reach
+
+
+def _supersede_caregiver_invitations(
+    session: Session, caregiver: Caregiver, actor: str, now: dt.datetime
+) -> None:
+    """Earlier unused invitations stop working for the children `actor` manages; one that
+    still reaches children of other sites keeps working for them alone."""
+    earlier = session.scalars(
+        select(Invitation).where(
+            Invitation.caregiver_id == caregiver.id,
+            Invitation.redeemed_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+    )
+    for invitation in earlier:
+        _ended, kept = _narrow_reach(session, invitation, actor)
+        if kept:
+            invitation.reach = kept
+        else:
+            invitation.revoked_at = now
+    session.flush()
 
 
 def outstanding_invitation_by_token(
@@ -654,6 +847,7 @@ def redeem(
     device = Device(
         participant_id=invitation.participant_id,
         caregiver_id=invitation.caregiver_id,
+        reach=invitation.reach,
         token_hash=crypto.hash_token(device_token),
         label=label,
         created_at=now,
@@ -728,9 +922,29 @@ def revoke_device(
     reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> Device:
-    """Revoke at once (the next request with its token is refused). Revoking twice is a no-op."""
+    """Revoke at once (the next request with its token is refused). Revoking twice is a no-op.
+
+    A staff member revoking a caregiver's phone that also answers for children they do not
+    manage ends its access to their own children only: the phone is narrowed to the others
+    (audited as device.narrowed) and revoked outright once it reaches nobody else."""
     if device.revoked_at is not None:
         return device
+    if device.participant is not None:
+        require_may_manage(session, actor, device.participant)
+    if device.caregiver_id is not None:
+        ended, kept = _narrow_reach(session, device, actor)
+        if kept:
+            device.reach = kept
+            audit.record(
+                session,
+                actor=actor,
+                action="device.narrowed",
+                target=f"device:{device.id}",
+                reason=_check_optional("reason", reason, 500),
+                details={"ended_for": ended},
+            )
+            session.flush()
+            return device
     device.revoked_at = now or utcnow()
     audit.record(
         session,
@@ -794,9 +1008,13 @@ def people_for_device(session: Session, device: Device) -> list[Person]:
         return [Person(participant, Respondent.SELF, None)]
     caregiver = device.caregiver
     assert caregiver is not None
+    # reach None: a caregiver phone from before reach was recorded, which answers for every
+    # linked child (migration 0005 records the reach of those that existed then).
+    reach = None if device.reach is None else {int(i) for i in device.reach}
     return [
         Person(link.participant, Respondent.PROXY, link.caregiver_role)
         for link in active_links(session, caregiver)
+        if reach is None or link.participant_id in reach
     ]
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from app import scheduling
 from app.audit import service as audit
 from app.db import utcnow
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.participants import service as participants
 from app.participants.models import Caregiver, CaregiverLink, Participant, ParticipantStatus
 from app.reminders.models import (
@@ -345,6 +345,22 @@ def _check_zone(value: str, errors: dict[str, list[str]]) -> str:
     return value
 
 
+def require_may_change(session: Session, person: Person, actor: str) -> None:
+    """Staff change a timetable only if they manage everyone whose reminders it governs: a
+    participant's own, or every child of a caregiver (whose one timetable covers them all,
+    across sites and studies; issue #10). Other actors -- the person themselves on their
+    phone, an operator's CLI -- are not scoped by staff memberships."""
+    if isinstance(person, Participant):
+        participants.require_may_manage(session, actor, person)
+        return
+    if participants.unmanaged_children(session, actor, person):
+        raise Forbidden(
+            "This caregiver also receives reminders for participants you do not manage, so"
+            " their timetable is changed on their phone or by staff who manage every one of"
+            " those participants."
+        )
+
+
 def _ensure_row(session: Session, person: Person, actor: str, now: dt.datetime) -> Timetable:
     row = _row(session, person)
     if row is None:
@@ -395,6 +411,7 @@ def update_timetable(
     change is stored on the person. All fields are checked before anything changes; every
     problem is reported at once, keyed by its path.
     """
+    require_may_change(session, person, actor)
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
     new_zone = _check_zone(time_zone, errors) if isinstance(time_zone, str) else None
@@ -463,6 +480,7 @@ def add_pause(
 ) -> TimetablePause:
     """No reminders from ``starts_on`` to ``ends_on`` (local dates, inclusive); reminders
     resume by themselves the day after. The reason ("hospital stay") is shown to site staff."""
+    require_may_change(session, person, actor)
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
     today = local_today(person, now)
@@ -515,6 +533,7 @@ def cancel_pause(
 ) -> TimetablePause:
     """End a pause early (or drop a planned one); reminders resume. Cancelling twice is a no-op.
     A pause of someone else's timetable is NotFound, as an unknown one is."""
+    require_may_change(session, person, actor)
     now = now or utcnow()
     row = _row(session, person)
     pause = session.get(TimetablePause, pause_id)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -97,6 +98,10 @@ class Response(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # server-made UUID
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     content_mac: Mapped[str] = mapped_column(String(64))
+    # 1: keyed by the client's UUID alone (rows from before migration 0005); 2: keyed by a
+    # server secret and the UUID, so a guessable UUID does not let a database reader test
+    # guesses of the answers (app/responses/service.py, issue #10).
+    content_mac_scheme: Mapped[int] = mapped_column(SmallInteger, server_default="1")
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="RESTRICT"), index=True)
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="RESTRICT"), index=True

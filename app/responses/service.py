@@ -7,7 +7,8 @@ the response that completed the occurrence, the receipt says ``repeat_of``, and 
 the participant's occurrences and on alerts. The first answer keeps the occurrence.
 
 The plaintext answers exist only in this request's memory. Idempotency rests on the client's
-UUID: its hash is the unique key, and an HMAC keyed by the UUID fingerprints the content, so
+UUID: its hash is the unique key, and an HMAC keyed by a server secret and the UUID
+(app/responses/dedupe.py) fingerprints the content, so
 an identical resend gets the original receipt and a different one a 409 -- while the database
 alone cannot confirm a guess of anyone's answers.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Iterator, Mapping
@@ -39,7 +39,7 @@ from app.participants.models import Device, Participant, StudyInstrument
 from app.reminders import planner
 from app.reminders.models import Occurrence, StudySchedule
 from app.reminders.outbox import enqueue_alert_emails
-from app.responses import keys
+from app.responses import checks, dedupe, keys
 from app.responses.models import Alert, Response
 
 RESPONDENT_TYPES = ("self", "parent", "other_caregiver", "staff_assisted")
@@ -103,9 +103,8 @@ def idempotency_key(client_uuid: uuid.UUID) -> str:
 
 
 def content_mac(submission: Submission) -> str:
-    return hmac.new(
-        submission.client_uuid.bytes, submission.fingerprint_material(), hashlib.sha256
-    ).hexdigest()
+    """The resend fingerprint of a new response (app/responses/dedupe.py)."""
+    return dedupe.content_mac(submission)
 
 
 def seal_context(response: Response) -> crypto.SealContext:
@@ -130,9 +129,17 @@ def submit(
     )
     if existing is not None:
         return _replay(session, existing, submission)
+    dedupe.require_random_uuid(submission.client_uuid)  # resends above may predate the rule
 
     version_row = _assigned_version(session, participant, submission)
     instrument = instrument_of(version_row)
+    checks.check_submission(
+        instrument,
+        language=submission.language,
+        started_at=submission.started_at,
+        finished_at=submission.finished_at,
+        now=now,
+    )
     wording = WORDING_FOR[submission.respondent_type]
     occurrence = None
     if submission.occurrence_id is not None:
@@ -158,6 +165,7 @@ def submit(
         id=str(uuid.uuid4()),
         idempotency_key=idempotency_key(submission.client_uuid),
         content_mac=content_mac(submission),
+        content_mac_scheme=dedupe.SCHEME_SERVER_KEYED,
         study_id=participant.study_id,
         participant_id=participant.id,
         instrument_version_id=version_row.id,
@@ -328,7 +336,7 @@ def _complete_occurrence(
 
 
 def _replay(session: Session, existing: Response, submission: Submission) -> Receipt:
-    if not hmac.compare_digest(existing.content_mac, content_mac(submission)):
+    if not dedupe.same_content(existing.content_mac, existing.content_mac_scheme, submission):
         raise Conflict(
             "A different response was already sent with this id. Send changed answers with a new id."
         )

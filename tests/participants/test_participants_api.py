@@ -93,10 +93,17 @@ def test_site_a_coordinator_cannot_enrol_list_view_or_invite_at_site_b(client, d
     listed = signed.client.get(url()).get_json()
     assert [p["code"] for p in listed] == ["A-1"]
     assert signed.client.get(url(rest="?site=B")).status_code == 403
-    assert signed.client.get(url(rest="B-1")).status_code == 403
-    assert signed.post(url(rest="B-1/invitations"), json={}).status_code == 403
-    assert signed.post(url(rest="B-1/withdraw"), json={}).status_code == 403
-    assert signed.client.get(url(rest="B-1/devices")).status_code == 403
+    # Another site's participant answers as an unknown code does (issue #10: codes of other
+    # sites cannot be listed by probing).
+    for response in (
+        signed.client.get(url(rest="B-1")),
+        signed.post(url(rest="B-1/invitations"), json={}),
+        signed.post(url(rest="B-1/withdraw"), json={}),
+        signed.client.get(url(rest="B-1/devices")),
+    ):
+        unknown = signed.client.get(url(rest="B-9"))
+        assert response.status_code == unknown.status_code == 404
+        assert response.get_json()["message"].replace("B-1", "B-9") == unknown.get_json()["message"]
     # Site A works.
     assert signed.post(url(), json={**ENROL, "code": "A-2", "age_band": "adult"}).status_code == 201
     assert signed.post(url(rest="A-1/invitations"), json={}).status_code == 201

@@ -34,7 +34,7 @@ def invite(session: Session, holder, *, days: float = 7, now: dt.datetime = NOW)
         valid_for=dt.timedelta(days=days),
         pepper=PEPPER,
         base_url="https://chorus.example.org",
-        actor="staff:1",
+        actor="cli",
         now=now,
     )
     session.commit()
@@ -301,7 +301,7 @@ def test_device_authenticates_until_revoked_and_last_seen_is_coarse(db_session):
     assert participants.authenticate_device(db_session, token, later) is device
     assert device.last_seen_at == later
     assert participants.authenticate_device(db_session, "not-a-token", later) is None
-    participants.revoke_device(db_session, device, actor="staff:1", reason="lost phone")
+    participants.revoke_device(db_session, device, actor="cli", reason="lost phone")
     db_session.commit()
     assert participants.authenticate_device(db_session, token, later) is None
     event = db_session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "device.revoked"))

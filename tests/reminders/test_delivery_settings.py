@@ -14,6 +14,7 @@ PRODUCTION = {
     "SECRET_KEY": "x" * 40,
     "DATABASE_URL": "postgresql://db/chorus",
     "CHORUS_BASE_URL": "https://chorus.example.org",
+    "CHORUS_AUDIT_KEY": "a" * 40,
 }
 
 

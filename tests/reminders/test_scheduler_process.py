@@ -93,6 +93,7 @@ def scheduler(
         "CHORUS_ENV": "test",
         "DATABASE_URL": database_url,
         "SECRET_KEY": "t" * 48,
+        "CHORUS_AUDIT_KEY": "k" * 48,  # the key tests/conftest.py gives in-process apps
         "CHORUS_INSTANCE_PATH": str(instance),
         "CHORUS_BASE_URL": BASE,
         "CHORUS_SCHEDULER_TICK_SECONDS": "1",
@@ -404,6 +405,7 @@ def test_production_refuses_to_start_naming_what_is_missing(tmp_path: Path) -> N
         "SECRET_KEY": "x" * 40,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "CHORUS_BASE_URL": "https://chorus.example.org",
+        "CHORUS_AUDIT_KEY": "a" * 40,
         "CHORUS_INSTANCE_PATH": str(tmp_path),
     }
     for name in ("CHORUS_VAPID_SUBJECT", "CHORUS_SMTP_HOST", "CHORUS_SMTP_FROM"):

@@ -134,8 +134,9 @@ def test_site_staff_see_occurrences_and_adherence_of_their_sites_only_audited(cl
     event = audits(db_session, "participant.occurrences_viewed")[0]
     assert (event.actor, event.target) == (f"staff:{user.id}", f"participant:{at_a.id}")
 
+    # Another site's code answers as an unknown one (issue #10).
     other_site = client.get("/api/v1/studies/fatigue/participants/B-1/occurrences")
-    assert other_site.status_code == 403
+    assert other_site.status_code == 404
     assert client.get("/api/v1/studies/fatigue/participants/Z-9/occurrences").status_code == 404
     assert len(audits(db_session, "participant.occurrences_viewed")) == 1
 

@@ -277,12 +277,13 @@ def test_staff_of_another_site_or_study_cannot_see_or_edit(client, db_session, f
     make_staff(db_session, "coord@b.org", study=study, role=Role.SITE_COORDINATOR, site_code="B")
     signed = sign_in(client, "coord@b.org")
     headers = {"X-CSRFToken": signed.csrf}
-    assert client.get(staff_url("A-001")).status_code == 403
+    # Another site's participant is answered as an unknown one (issue #10).
+    assert client.get(staff_url("A-001")).status_code == 404
     assert (
-        client.put(staff_url("A-001"), json={"quiet_hours": []}, headers=headers).status_code == 403
+        client.put(staff_url("A-001"), json={"quiet_hours": []}, headers=headers).status_code == 404
     )
     # The caregiver reached through a site-A child: refused; through their site-B child: fine.
-    assert client.get(staff_url("A-002", f"caregivers/{caregiver.id}/timetable")).status_code == 403
+    assert client.get(staff_url("A-002", f"caregivers/{caregiver.id}/timetable")).status_code == 404
     assert client.get(staff_url("B-003", f"caregivers/{caregiver.id}/timetable")).status_code == 200
     # A caregiver not linked to that participant is not found.
     assert client.get(staff_url("B-003", "caregivers/999/timetable")).status_code == 404
@@ -291,10 +292,30 @@ def test_staff_of_another_site_or_study_cannot_see_or_edit(client, db_session, f
     assert "timetable.updated" not in actions(db_session)
 
 
-def test_staff_edit_a_linked_caregivers_timetable(client, db_session, family):
-    study, _adult, _child, _other, caregiver, *_rest, caregiver_token = family
+def test_staff_of_one_site_cannot_change_a_caregiver_shared_with_another(
+    client, db_session, family
+):
+    """The caregiver's one timetable also governs their site-A child's reminders (issue #10)."""
+    study, _adult, _child, _other, caregiver, *_rest = family
     make_staff(db_session, "coord@b.org", study=study, role=Role.SITE_COORDINATOR, site_code="B")
     signed = sign_in(client, "coord@b.org")
+    headers = {"X-CSRFToken": signed.csrf}
+    url = staff_url("B-003", f"caregivers/{caregiver.id}/timetable")
+    assert client.get(url).status_code == 200
+    put = client.put(url, json={"time_zone": "Europe/Madrid"}, headers=headers)
+    assert put.status_code == 403 and "do not manage" in put.get_json()["message"]
+    added = signed.post(url + "/pauses", json={"starts_on": tomorrow(), "ends_on": tomorrow()})
+    assert added.status_code == 403
+    db_session.expire_all()
+    assert db_session.get(Caregiver, caregiver.id).time_zone == "Europe/London"
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(TimetablePause)) == 0
+    assert "timetable.updated" not in actions(db_session)
+
+
+def test_staff_edit_a_linked_caregivers_timetable(client, db_session, family):
+    study, _adult, _child, _other, caregiver, *_rest, caregiver_token = family
+    make_staff(db_session, "lead@x.org", study=study, role=Role.SITE_COORDINATOR)
+    signed = sign_in(client, "lead@x.org")
     headers = {"X-CSRFToken": signed.csrf}
     url = staff_url("B-003", f"caregivers/{caregiver.id}/timetable")
     put = client.put(url, json={"time_zone": "Europe/Madrid"}, headers=headers)
