@@ -214,9 +214,10 @@ def run_cell(world: MatrixWorld, entry: Entry, actor: str, scope: str) -> tuple[
 
 
 def is_allowed(status: int, location: str | None = None, method: str = "GET") -> bool:
-    """Past authorization? A page (GET) that redirects to the sign-in form was refused; a form
-    post that lands there (signing out) was not."""
+    """Past authorization? A page (GET) that redirects to the sign-in form was refused, and so
+    was a form post sent there to sign in first (``?next=``); signing out lands there too,
+    without ``next``, and was not refused."""
     if status in DENIED_STATUSES:
         return False
     sent_to_sign_in = status in (302, 303) and bool(location) and "/staff/login" in str(location)
-    return not (sent_to_sign_in and method == "GET")
+    return not (sent_to_sign_in and (method == "GET" or "next=" in str(location)))

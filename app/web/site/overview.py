@@ -39,6 +39,6 @@ def choose_language() -> Response:
         session[SESSION_KEY] = chosen
     back = request.form.get("next", "")
     # Only paths on this site: never an open redirect.
-    if not back.startswith("/") or back.startswith("//"):
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
         back = url_for("staff.index")
     return redirect(back)
