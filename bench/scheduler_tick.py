@@ -59,6 +59,8 @@ _received: Any = None  # the shared counter, in the sink's process
 
 
 class _Accept(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real push services (HTTP/1.1, HTTP/2) allow
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
