@@ -36,6 +36,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
+    from app.backup_cli import backup_command, restore_command
     from app.news.cli import news_group
     from app.participants.cli import participants_group
     from app.reminders.cli import schedules_group
@@ -55,6 +56,8 @@ def register_commands(app: Flask) -> None:
         demo,
         audit_group,
         scheduler_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
 
