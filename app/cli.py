@@ -37,6 +37,7 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
+    from app.backup_cli import backup_command, restore_command
     from app.cli_interop import export_instrument, import_instrument
     from app.exports.cli import export_command
     from app.news.cli import news_group
@@ -59,6 +60,8 @@ def register_commands(app: Flask) -> None:
         audit_group,
         scheduler_command,
         export_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
     instruments_group.add_command(export_instrument)

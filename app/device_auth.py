@@ -41,10 +41,14 @@ def current_device() -> Device:
     device = g.get("device")
     if device is None:
         token = _bearer_token()
-        device = participants.authenticate_device(db.session(), token, utcnow()) if token else None
+        now = utcnow()
+        device = participants.authenticate_device(db.session(), token, now) if token else None
         if device is None:
             raise Unauthenticated(_NOT_SIGNED_IN, headers={"WWW-Authenticate": "Bearer"})
-        db.session.commit()  # keeps the last-seen touch, if any
+        if device.last_seen_at == now:
+            # Keep the last-seen touch (at most once a minute) even if the view fails. Only
+            # then: a commit would expire what was loaded and cost the view its reloads.
+            db.session.commit()
         g.device = device
     return cast(Device, device)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 BENCHMARKS = (
     "bench.scheduler_tick",
+    "bench.submission",
     "bench.pwa_first_load",
     "bench.export_throughput",
     "bench.site_pages",

@@ -29,10 +29,29 @@ def main(argv: list[str]) -> int:
         code: int = benchmarks[name].main(rest)
         return code
     status = 0
+    rows: list[tuple[str, str, str, str]] = []
     for name, module in benchmarks.items():
         print(f"== {name}: {module.DESCRIPTION}", flush=True)
         status = max(status, module.main([]))
+        rows += getattr(module, "summary", [])
+        print(flush=True)
+    print_summary(rows)
     return status
+
+
+def print_summary(rows: list[tuple[str, str, str, str]]) -> None:
+    """One table of every benchmark's headline figures, each against its baseline measured in
+    the same run."""
+    header = ("figure", "value", "baseline", "ratio")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
+    print("== summary")
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print(
+            "  ".join(
+                str(cell).ljust(width) if i == 0 else str(cell).rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -280,7 +280,7 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
 
 
 def _measure(url: str, mode: str, recovery: str) -> dict[str, Any]:
-    done = subprocess.run(  # noqa: S603 - this very benchmark, in a fresh interpreter
+    done = subprocess.run(
         [sys.executable, "-m", "bench", NAME, "--worker", mode, "--url", url],
         input=recovery,
         capture_output=True,

@@ -50,6 +50,8 @@ DAYS_BEFORE = 7  # answered questionnaires (reminders sent) per participant
 DAYS_AFTER = 7  # upcoming questionnaires (reminders pending) per participant
 CHUNK = 20_000
 LANGUAGES = ("en", "fr", "es", "de", "pt", "it")
+# (figure, value, baseline, ratio) rows for `make bench`'s summary table, filled by main().
+summary: list[tuple[str, str, str, str]] = []
 SEQUENCED = ("participants", "devices", "push_subscriptions", "timetables", "occurrences", "outbox")
 
 
@@ -59,6 +61,8 @@ _received: Any = None  # the shared counter, in the sink's process
 
 
 class _Accept(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real push services (HTTP/1.1, HTTP/2) allow
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -528,6 +532,15 @@ def main(argv: list[str]) -> int:
                 f" wall, x{cpu_by_size[100_000] / cpu_by_size[10_000]:.2f} CPU"
                 " (x10 participants and outbox rows)"
             )
+    for r in results:
+        summary.append(
+            (
+                f"tick of {args.due:,} reminders, {r.filled.participants:,} participants",
+                f"{r.median:.2f} s (CPU {r.median_cpu:.2f} s)",
+                f"{results[0].median:.2f} s at {results[0].filled.participants:,}",
+                f"{r.median / results[0].median:.2f}x",
+            )
+        )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.2f} at the end of the run")
     return 0

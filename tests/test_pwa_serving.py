@@ -177,3 +177,12 @@ def test_modulepreload_covers_the_static_import_graph_only(tmp_path: Path) -> No
 def test_app_root_answers(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code in (200, 308)
+
+
+def test_the_shell_preloads_the_english_strings_it_always_fetches(client: FlaskClient) -> None:
+    shell = client.get("/app/").get_data(as_text=True)
+    line = next(line for line in shell.splitlines() if "locales/en.json" in line)
+    assert 'rel="preload" as="fetch"' in line and "crossorigin" in line
+    # The same hashed URL the app fetches, so the preloaded answer is the one used.
+    href = line.split('href="', 1)[1].split('"', 1)[0]
+    assert href.startswith("/app/v/") and client.get(href).status_code == 200

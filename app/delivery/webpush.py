@@ -10,16 +10,20 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 # pywebpush ships no type hints or py.typed marker; it is called in one place below and its
 # results are read through typed accessors.
+import requests
 from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
+from requests.adapters import HTTPAdapter
 
 from app.delivery._net import is_loopback_host
 from app.delivery.vapid import VapidKeys
@@ -27,6 +31,7 @@ from app.delivery.vapid import VapidKeys
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "MAX_TTL_SECONDS",
+    "PushClient",
     "PushDelivered",
     "PushGone",
     "PushOutcome",
@@ -137,6 +142,88 @@ class PushSubscription:
         return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
 
 
+# ── Connections and VAPID tokens kept between messages ────────────────────────────────────
+
+# pywebpush signs tokens for 12 hours; one is reused until less than an hour of it is left, so a
+# push service whose clock runs a little fast never sees an expired one.
+TOKEN_LIFETIME_SECONDS: Final = 12 * 3600
+TOKEN_RENEW_BEFORE_SECONDS: Final = 3600
+
+
+def _origin(endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class PushClient:
+    """What is worth keeping from one message to the next, shared by the sending threads.
+
+    - One ``requests`` session per push service (origin), with up to ``connections`` pooled
+      keep-alive connections: no TCP and TLS handshake per message. Cookies are refused (a
+      push service has no business tracking us).
+    - One signed VAPID token per audience (the push service's origin, RFC 8292 §2), reused
+      for most of its lifetime instead of an ECDSA signature per message.
+
+    Close it (or use ``with``) to close the pooled connections. ``clock`` is for tests.
+    """
+
+    def __init__(
+        self,
+        vapid: VapidKeys,
+        *,
+        connections: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.vapid = vapid
+        self._connections = max(1, connections)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: dict[str, requests.Session] = {}
+        self._tokens: dict[str, tuple[int, dict[str, str]]] = {}
+        self.signed = 0  # tokens signed so far (what the cache saves is visible in tests)
+
+    def session(self, endpoint: str) -> requests.Session:
+        origin = _origin(endpoint)
+        with self._lock:
+            session = self._sessions.get(origin)
+            if session is None:
+                session = requests.Session()
+                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._connections)
+                session.mount(origin, adapter)
+                self._sessions[origin] = session
+            return session
+
+    def vapid_headers(self, endpoint: str) -> dict[str, str]:
+        """The Authorization header for ``endpoint``'s push service, signed at most once per
+        audience and :data:`TOKEN_LIFETIME_SECONDS` (less the renewal margin)."""
+        audience = _origin(endpoint)
+        now = int(self._clock())
+        with self._lock:
+            cached = self._tokens.get(audience)
+        if cached is not None and cached[0] - now > TOKEN_RENEW_BEFORE_SECONDS:
+            return cached[1]
+        expires = now + TOKEN_LIFETIME_SECONDS
+        claims = {"sub": self.vapid.subject, "aud": audience, "exp": expires}
+        headers = {str(k): str(v) for k, v in self.vapid.signer.sign(claims).items()}
+        with self._lock:
+            self._tokens[audience] = (expires, headers)
+            self.signed += 1
+        return headers
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> PushClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 # ── Sending ────────────────────────────────────────────────────────────────────────────────
 
 
@@ -196,6 +283,7 @@ def send_push(
     urgency: Urgency,
     timeout: float,
     topic: str | None = None,
+    client: PushClient | None = None,
 ) -> PushOutcome:
     """Encrypt ``payload`` as JSON to ``subscription`` and POST it to its push service.
 
@@ -210,6 +298,9 @@ def send_push(
 
     Raises ``ValueError`` for bad arguments (programming errors); every network or service
     outcome is returned, never raised.
+
+    ``client`` (a :class:`PushClient` for the same ``vapid`` keys) reuses connections and
+    VAPID tokens; without it every call opens a connection and signs a token of its own.
     """
     if not 0 <= ttl <= MAX_TTL_SECONDS:
         raise ValueError(f"ttl must be between 0 and {MAX_TTL_SECONDS} seconds, got {ttl}")
@@ -224,19 +315,25 @@ def send_push(
     headers: dict[str, str] = {"Urgency": urgency}
     if topic is not None:
         headers["Topic"] = topic
-    # A fresh claims dict per call: pywebpush fills in aud (the endpoint's origin) and exp
-    # (now + 12 h) by mutating it.
-    claims: dict[str, str | int] = {"sub": vapid.subject}
+    signing: dict[str, Any]
+    if client is not None:
+        if client.vapid is not vapid:
+            raise ValueError("the push client holds other VAPID keys than the ones given")
+        headers.update(client.vapid_headers(subscription.endpoint))
+        signing = {"requests_session": client.session(subscription.endpoint)}
+    else:
+        # A fresh claims dict per call: pywebpush fills in aud (the endpoint's origin) and exp
+        # (now + 12 h) by mutating it.
+        signing = {"vapid_private_key": vapid.signer, "vapid_claims": {"sub": vapid.subject}}
     try:
         response = webpush(
             subscription_info=subscription.as_subscription_info(),
             data=data,
-            vapid_private_key=vapid.signer,
-            vapid_claims=claims,
             content_encoding="aes128gcm",
             ttl=ttl,
             timeout=timeout,
             headers=headers,
+            **signing,
         )
     except WebPushException as exc:
         response = getattr(exc, "response", None)

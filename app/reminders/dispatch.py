@@ -29,7 +29,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -67,7 +67,7 @@ from app.reminders.models import (
     PushSubscription,
     Timetable,
 )
-from app.reminders.timetables import scheduling_timetable
+from app.reminders.timetables import scheduling_timetable, timetable_from_row
 from app.responses.models import Alert
 from app.scheduling.localtime import local_to_utc
 from app.scheduling.reminders import pause_reason
@@ -79,6 +79,8 @@ URGENCY: Final[wp.Urgency] = "normal"
 # Seconds of lease a send must still have when it starts, on top of its own timeouts: a send
 # that could outlive the claim might race the worker that re-claims the row.
 LEASE_MARGIN: Final = 2.0
+# Seconds of finished sends recorded together in one commit (see Dispatcher._batch).
+RECORD_INTERVAL: Final = 0.25
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class Preloaded:
     keep: list[object] = field(default_factory=list)
     subscriptions: dict[PersonKey, list[PushSubscription]] = field(default_factory=dict)
     emails: dict[PersonKey, str | None] = field(default_factory=dict)
+    timetables: dict[PersonKey, Timetable | None] = field(default_factory=dict)
 
 
 def preload(session: Session, rows: list[OutboxMessage]) -> Preloaded:
@@ -191,6 +194,7 @@ def preload(session: Session, rows: list[OutboxMessage]) -> Preloaded:
             loaded.keep.append(timetable)
             owner = timetable.participant_id if kind == "p" else timetable.caregiver_id
             loaded.emails[(kind, int(owner or 0))] = timetable.reminder_email
+            loaded.timetables[(kind, int(owner or 0))] = timetable
         for sub, holder in session.execute(
             select(PushSubscription, holder_column)
             .join(Device, Device.id == PushSubscription.device_id)
@@ -201,9 +205,11 @@ def preload(session: Session, rows: list[OutboxMessage]) -> Preloaded:
     for pid in participant_ids:
         loaded.subscriptions.setdefault(("p", pid), [])
         loaded.emails.setdefault(("p", pid), None)
+        loaded.timetables.setdefault(("p", pid), None)
     for cid in caregiver_ids:
         loaded.subscriptions.setdefault(("c", cid), [])
         loaded.emails.setdefault(("c", cid), None)
+        loaded.timetables.setdefault(("c", cid), None)
     return loaded
 
 
@@ -313,11 +319,14 @@ def _prepare_reminder(
         earliest = max(earliest, lifted)
     if now < occurrence.opens_at:
         earliest = max(earliest, occurrence.opens_at)
-    timetable = scheduling_timetable(
-        session,
-        participant=person if isinstance(person, Participant) else None,
-        caregiver=person if isinstance(person, Caregiver) else None,
-    )
+    if preloaded is not None and _key(person) in preloaded.timetables:
+        timetable = timetable_from_row(person, preloaded.timetables[_key(person)])
+    else:
+        timetable = scheduling_timetable(
+            session,
+            participant=person if isinstance(person, Participant) else None,
+            caregiver=person if isinstance(person, Caregiver) else None,
+        )
     if earliest > now or not scheduling.is_allowed(timetable, now):
         later = scheduling.next_allowed_instant(timetable, earliest, occurrence.closes_at)
         if later is None:
@@ -478,6 +487,7 @@ def execute(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     stop: threading.Event | None = None,
+    client: wp.PushClient | None = None,
 ) -> Result:
     """Send one plan. Touches no database. Skips (``skipped``) when shutting down or when the
     claim has too little time left to cover the worst case of these sends."""
@@ -495,13 +505,13 @@ def execute(
             )
             return Result(skipped=True)
     try:
-        return _execute(plan, config)
+        return _execute(plan, config, client)
     except Exception as exc:  # a bug must cost one message, not the tick
         log.exception("outbox %s: sending failed unexpectedly", plan.outbox_id)
         return Result(retry=f"unexpected {type(exc).__name__}")
 
 
-def _execute(plan: Plan, config: DeliveryConfig) -> Result:
+def _execute(plan: Plan, config: DeliveryConfig, client: wp.PushClient | None) -> Result:
     result = Result()
     retries: list[wp.PushRetry] = []
     rejected: list[str] = []
@@ -516,6 +526,7 @@ def _execute(plan: Plan, config: DeliveryConfig) -> Result:
                 urgency=URGENCY,
                 timeout=config.push_timeout,
                 topic=plan.topic,
+                client=client,
             )
         except ValueError as exc:  # PushPayloadTooLarge and argument errors: never retry
             rejected.append(str(exc))
@@ -600,6 +611,11 @@ def record(
     return "failed"
 
 
+def _plainly_sent(plan: Plan, result: Result) -> bool:
+    """Delivered on the planned channel with nothing else to record."""
+    return result.via == plan.channel and not result.gone and not result.skipped
+
+
 def touch_subscriptions(session: Session, ids: list[int], now: dt.datetime) -> None:
     """Remember when each of these subscriptions last took a message."""
     if ids:
@@ -670,9 +686,16 @@ class Dispatcher:
         self.clock = clock
         self.stop = stop or threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chorus-send")
+        # Kept for the dispatcher's life: pooled connections per push service, one VAPID token
+        # per audience for most of its lifetime.
+        self._push = (
+            wp.PushClient(config.vapid, connections=threads) if config.vapid is not None else None
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        if self._push is not None:
+            self._push.close()
 
     def __enter__(self) -> Dispatcher:
         return self
@@ -715,28 +738,44 @@ class Dispatcher:
                 log.info("outbox %s: %s", row.id, outcome)
                 continue
             # Sending starts now; nothing a send needs waits for the commit below.
-            future = self._pool.submit(execute, plan, self.config, clock=self.clock, stop=self.stop)
+            future = self._pool.submit(
+                execute, plan, self.config, clock=self.clock, stop=self.stop, client=self._push
+            )
             pending[future] = (row, plan)
         # One commit for the batch's re-checks (cancelled / moved / failed rows), which also
         # ends the read transaction before the slow part.
         session.commit()
         del preloaded
-        # Record as sends complete, committing at once: whatever has finished by then goes in
-        # one transaction (a group commit when sending outpaces the disk), nothing waits for
-        # later sends. A crash loses at most the outcomes not yet committed -- those rows are
-        # sent again after their lease, with the same Topic and tag.
+        # Record as sends complete, in group commits: whatever has finished within
+        # RECORD_INTERVAL goes in one transaction (so a fast push service costs one commit per
+        # batch, not one per message), and a slow send never holds up the outcomes of the
+        # others for longer than that. A crash loses at most the outcomes not yet committed --
+        # those rows are sent again after their lease, with the same Topic and tag.
         waiting = set(pending)
         while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            done, waiting = wait(waiting, timeout=RECORD_INTERVAL, return_when=ALL_COMPLETED)
+            if not done:
+                continue
             now = self.clock()
             delivered: list[int] = []
+            plainly_sent: list[OutboxMessage] = []
             for future in done:
                 row, plan = pending[future]
                 result = future.result()
-                outcome = record(session, row, plan, result, now, self.config, touch=False)
                 delivered += result.delivered
+                if _plainly_sent(plan, result):
+                    plainly_sent.append(row)
+                    continue
+                outcome = record(session, row, plan, result, now, self.config, touch=False)
                 outcomes[outcome] += 1
                 log.debug("outbox %s: %s", plan.outbox_id, outcome)
+            # The common case, one statement for all of them (each still only while our claim
+            # holds; a row whose claim was lost keeps the newer claim's outcome).
+            if plainly_sent:
+                recorded = outbox.mark_sent_many(session, plainly_sent, now)
+                outcomes["sent"] += recorded
+                if recorded < len(plainly_sent):
+                    outcomes["claim lost"] += len(plainly_sent) - recorded
             touch_subscriptions(session, delivered, now)
             session.commit()
         return outcomes

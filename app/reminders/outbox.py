@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import and_, inspect, or_, select, update
+from sqlalchemy import and_, inspect, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -203,6 +203,43 @@ def mark_sent(
     if channel is not None:
         values["channel"] = channel
     return _apply(session, row, values, "marking it sent")
+
+
+def mark_sent_many(session: Session, rows: list[OutboxMessage], now: dt.datetime) -> int:
+    """:func:`mark_sent` for many rows (on their planned channel) in one statement; returns
+    how many were still held by our claim and are now SENT. The others were claimed by a newer
+    worker after our lease ran out: its outcome stands, as with :func:`mark_sent`."""
+    if not rows:
+        return 0
+    held = {(_pk(row), token_of(row).worker, token_of(row).attempts): row for row in rows}
+    values: dict[str, object] = {
+        "state": OutboxState.SENT.value,
+        "sent_at": now,
+        "claimed_until": None,
+        "last_error": None,
+    }
+    applied = set(
+        session.scalars(
+            update(OutboxMessage)
+            .where(
+                tuple_(OutboxMessage.id, OutboxMessage.claimed_by, OutboxMessage.attempts).in_(
+                    list(held)
+                ),
+                OutboxMessage.state == OutboxState.SENDING.value,
+            )
+            .values(**values)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for (pk, _worker, _attempts), row in held.items():
+        if pk not in applied:
+            log.warning("outbox %s: claim lost before marking it sent; left to the newer claim", pk)
+            continue
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+        _tokens.pop(row, None)
+    return len(applied)
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> dt.timedelta:

@@ -130,7 +130,12 @@ def scheduling_timetable(
     for any instant). Snoozes are not stored here: see ``snooze``.
     """
     person = _owner(participant, caregiver)
-    row = _row(session, person)
+    return timetable_from_row(person, _row(session, person))
+
+
+def timetable_from_row(person: Person, row: Timetable | None) -> scheduling.Timetable:
+    """:func:`scheduling_timetable` from an already loaded timetable row (``None``: the
+    person has none), for callers that read many at once."""
     return scheduling.Timetable(
         person.time_zone,
         windows=_stored_windows(row) if row is not None else None,

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from app import crypto
@@ -32,14 +32,12 @@ from app.errors import Conflict, Invalid, NotFound
 from app.instruments.alerts import evaluate_alerts
 from app.instruments.engine import validate_answers
 from app.instruments.scoring import compute_scores
-from app.library.models import InstrumentVersion
-from app.library.service import instrument_of
 from app.participants import service as participants
-from app.participants.models import Device, Participant, StudyInstrument
+from app.participants.models import Device, Participant
 from app.reminders import planner
 from app.reminders.models import Occurrence, StudySchedule
 from app.reminders.outbox import enqueue_alert_emails
-from app.responses import checks, dedupe, keys
+from app.responses import checks, dedupe, keys, lookup
 from app.responses.models import Alert, Response
 
 RESPONDENT_TYPES = ("self", "parent", "other_caregiver", "staff_assisted")
@@ -107,32 +105,48 @@ def content_mac(submission: Submission) -> str:
     return dedupe.content_mac(submission)
 
 
-def seal_context(response: Response) -> crypto.SealContext:
-    version = response.instrument_version
+def seal_context(
+    response: Response, version: lookup.PublishedVersion | None = None
+) -> crypto.SealContext:
+    """``version``: the response's instrument version when the caller already has it."""
+    if version is None:
+        row = response.instrument_version
+        label = f"{row.instrument_key}@{row.version}#{row.content_hash}"
+    else:
+        label = version.seal_label
     return crypto.SealContext(
-        study_id=str(response.study_id),
-        response_id=response.id,
-        instrument_version=f"{version.instrument_key}@{version.version}#{version.content_hash}",
+        study_id=str(response.study_id), response_id=response.id, instrument_version=label
     )
 
 
 def submit(
     session: Session, device: Device, submission: Submission, *, now: dt.datetime
 ) -> Receipt:
-    participant = session.get(Participant, submission.participant_id)
+    wording = WORDING_FOR.get(submission.respondent_type, "self")
+    # One round trip for what is read before writing (app/responses/lookup.py).
+    context = lookup.submission_context(
+        session,
+        participant_id=submission.participant_id,
+        idempotency_key=idempotency_key(submission.client_uuid),
+        instrument_key=submission.instrument_key,
+        version=submission.instrument_version,
+        wording=wording,
+    )
+    participant = context.participant
     if participant is None:
         raise NotFound("No such participant.")
     _require_may_answer(session, device, participant, submission.respondent_type)
 
-    existing = session.scalar(
-        select(Response).where(Response.idempotency_key == idempotency_key(submission.client_uuid))
-    )
-    if existing is not None:
+    if context.existing_response_id is not None:
+        existing = session.get(Response, context.existing_response_id)
+        assert existing is not None
         return _replay(session, existing, submission)
     dedupe.require_random_uuid(submission.client_uuid)  # resends above may predate the rule
 
-    version_row = _assigned_version(session, participant, submission)
-    instrument = instrument_of(version_row)
+    version_row = context.version
+    if version_row is None:
+        raise _not_assigned(submission)
+    instrument = version_row.instrument
     checks.check_submission(
         instrument,
         language=submission.language,
@@ -140,7 +154,6 @@ def submit(
         finished_at=submission.finished_at,
         now=now,
     )
-    wording = WORDING_FOR[submission.respondent_type]
     occurrence = None
     if submission.occurrence_id is not None:
         occurrence = _given_occurrence(session, participant, version_row, wording, submission, now)
@@ -160,7 +173,10 @@ def submit(
     scores = compute_scores(instrument, result.answers)
     raised = evaluate_alerts(instrument, result.answers, scores, wording)
 
-    study_key = keys.current_key(session, participant.study)
+    study_key = context.study_key
+    if study_key is None:
+        keys.current_key(session, participant.study)  # raises StudyHasNoKey, naming the study
+        raise AssertionError("a key appeared mid-transaction")
     response = Response(
         id=str(uuid.uuid4()),
         idempotency_key=idempotency_key(submission.client_uuid),
@@ -180,7 +196,6 @@ def submit(
         study_key_id=study_key.key_id,
         hard_to_understand=sorted(set(submission.hard_to_understand)),
     )
-    response.instrument_version = version_row
     payload = {
         "answers": dict(result.answers),
         "dropped_hidden_answers": list(result.dropped),
@@ -198,7 +213,7 @@ def submit(
         },
     }
     response.sealed = crypto.seal_response(
-        study_key.public_key, study_key.key_id, seal_context(response), payload
+        study_key.public_key, study_key.key_id, seal_context(response, version_row), payload
     )
     if not insert_unique(session, response):
         # A concurrent duplicate got there first: answer as if this were the resend it is.
@@ -221,8 +236,12 @@ def submit(
         # E-mail notices to the site's staff, queued in this transaction with the alert.
         enqueue_alert_emails(session, row, now=now)
     session.flush()
-    _complete_occurrence(session, response, occurrence, wording, _answered_at(submission, now), now)
-    return _receipt(session, response, submission.client_uuid, len(raised))
+    completed = _complete_occurrence(
+        session, response, occurrence, wording, _answered_at(submission, now), now
+    )
+    return _receipt(
+        session, response, submission.client_uuid, len(raised), version_row, completed=completed
+    )
 
 
 # --- completing the occurrence it answers ---------------------------------------------------
@@ -237,7 +256,7 @@ def _answered_at(submission: Submission, now: dt.datetime) -> dt.datetime:
 def _given_occurrence(
     session: Session,
     participant: Participant,
-    version_row: InstrumentVersion,
+    version_row: lookup.PublishedVersion,
     wording: str,
     submission: Submission,
     now: dt.datetime,
@@ -291,18 +310,20 @@ def _matching_occurrence(
             Occurrence.cancelled_at.is_(None),
         )
     )
-    found = session.scalar(
-        waiting.where(Occurrence.opens_at <= at, Occurrence.closes_at > at)
-        .order_by(Occurrence.closes_at, Occurrence.id)
+    # One query for both cases: open ones first (soonest to close), then closed ones (most
+    # recently closed); the CASE keys are NULL, so equal, within the closed group.
+    is_open = Occurrence.closes_at > at
+    return session.scalar(
+        waiting.where(Occurrence.opens_at <= at)
+        .order_by(
+            case((is_open, 0), else_=1),
+            case((is_open, Occurrence.closes_at)),
+            case((is_open, Occurrence.id)),
+            Occurrence.closes_at.desc(),
+            Occurrence.id.desc(),
+        )
         .limit(1)
     )
-    if found is None:
-        found = session.scalar(
-            waiting.where(Occurrence.closes_at <= at)
-            .order_by(Occurrence.closes_at.desc(), Occurrence.id.desc())
-            .limit(1)
-        )
-    return found
 
 
 def _complete_occurrence(
@@ -312,13 +333,13 @@ def _complete_occurrence(
     wording: str,
     answered_at: dt.datetime,
     now: dt.datetime,
-) -> None:
-    """Mark the occurrence answered, in the submission's transaction. An occurrence already
-    answered (or cancelled) keeps its state and the response is stored all the same: nothing
-    a family sends is refused for bookkeeping reasons."""
+) -> int | None:
+    """Mark the occurrence answered, in the submission's transaction, and return its id. An
+    occurrence already answered (or cancelled) keeps its state and the response is stored all
+    the same: nothing a family sends is refused for bookkeeping reasons."""
     occurrence = given or _matching_occurrence(session, response, wording, answered_at)
     if occurrence is None or occurrence.cancelled_at is not None:
-        return
+        return None
     completed_at = max(answered_at, occurrence.opens_at)
     # Conditional, so of two responses racing for one occurrence exactly one completes it.
     claimed = session.execute(
@@ -328,11 +349,14 @@ def _complete_occurrence(
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     session.refresh(occurrence)
-    if claimed:
-        planner.cancel_for_completion(session, occurrence, now)
-    elif occurrence.response_id is not None and occurrence.response_id != response.id:
-        response.repeat_of_response_id = occurrence.response_id
-        session.flush()
+    if not claimed:
+        if occurrence.response_id is not None and occurrence.response_id != response.id:
+            # Answered already: this response is kept and flagged as a repeat (#11).
+            response.repeat_of_response_id = occurrence.response_id
+            session.flush()
+        return None
+    planner.cancel_for_completion(session, occurrence, now)
+    return occurrence.id
 
 
 def _replay(session: Session, existing: Response, submission: Submission) -> Receipt:
@@ -349,17 +373,30 @@ def _replay(session: Session, existing: Response, submission: Submission) -> Rec
     return _receipt(session, existing, submission.client_uuid, alerts)
 
 
-def _receipt(session: Session, response: Response, client_uuid: uuid.UUID, alerts: int) -> Receipt:
-    version = response.instrument_version
+def _receipt(
+    session: Session,
+    response: Response,
+    client_uuid: uuid.UUID,
+    alerts: int,
+    version: lookup.PublishedVersion | None = None,
+    *,
+    completed: int | None | bool = False,
+) -> Receipt:
+    """``version`` and ``completed`` (the occurrence id this request completed, or None) when
+    the caller knows them, to save two queries."""
+    label = version.label if version is not None else response.instrument_version.label
+    occurrence_id = (
+        session.scalar(select(Occurrence.id).where(Occurrence.response_id == response.id))
+        if completed is False
+        else completed
+    )
     return Receipt(
         client_uuid=str(client_uuid),
         response_id=response.id,
         received_at=response.received_at,
-        instrument=f"{version.instrument_key} {version.version}",
+        instrument=label,
         alerts_raised=alerts,
-        occurrence_id=session.scalar(
-            select(Occurrence.id).where(Occurrence.response_id == response.id)
-        ),
+        occurrence_id=occurrence_id if isinstance(occurrence_id, int) else None,
         repeat_of=response.repeat_of_response_id,
     )
 
@@ -399,29 +436,15 @@ def _require_may_answer(
         )
 
 
-def _assigned_version(
-    session: Session, participant: Participant, submission: Submission
-) -> InstrumentVersion:
+def _not_assigned(submission: Submission) -> Invalid:
     wording = WORDING_FOR[submission.respondent_type]
-    row = session.scalar(
-        select(InstrumentVersion)
-        .join(StudyInstrument, StudyInstrument.instrument_version_id == InstrumentVersion.id)
-        .where(
-            StudyInstrument.study_id == participant.study_id,
-            StudyInstrument.respondents.in_([wording, "both"]),
-            InstrumentVersion.instrument_key == submission.instrument_key,
-            InstrumentVersion.version == submission.instrument_version,
-        )
+    return Invalid(
+        errors={
+            "instrument": [
+                f"{submission.instrument_key} {submission.instrument_version} is not part of this study for {wording} answers."
+            ]
+        }
     )
-    if row is None:
-        raise Invalid(
-            errors={
-                "instrument": [
-                    f"{submission.instrument_key} {submission.instrument_version} is not part of this study for {wording} answers."
-                ]
-            }
-        )
-    return row
 
 
 # --- opening, for key holders --------------------------------------------------------------

@@ -157,6 +157,13 @@ def build_bundle(root: Path = FRONTEND) -> Bundle:
         f'    <link rel="modulepreload" href="{base}/{name}">'
         for name in static_module_graph(raw, "js/main.js")
     )
+    # The English strings are always fetched (every other language falls back to them) and
+    # only after main.js has run: fetch them alongside the modules instead.
+    if "locales/en.json" in names:
+        preload += (
+            f'\n    <link rel="preload" as="fetch" href="{base}/locales/en.json" crossorigin>'
+        )
+
     precache = [f"{PREFIX}/", f"{PREFIX}/manifest.webmanifest"] + [
         f"{base}/{name}" for name in names
     ]

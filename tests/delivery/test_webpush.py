@@ -5,15 +5,18 @@ from __future__ import annotations
 import socket
 import time
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid  # type: ignore[import-untyped]  # no stubs; test-only use
 
 from app.delivery.messages import caregiver_reminder, push_payload
-from app.delivery.vapid import VapidKeys
+from app.delivery.vapid import VapidKeys, ensure_vapid_keys
 from app.delivery.webpush import (
     MAX_PAYLOAD_BYTES,
+    TOKEN_RENEW_BEFORE_SECONDS,
+    PushClient,
     PushDelivered,
     PushGone,
     PushPayloadTooLarge,
@@ -271,3 +274,99 @@ def test_a_subscription_with_a_corrupt_key_is_rejected_without_a_request(
     outcome = send_push(corrupt, PAYLOAD, vapid_keys, ttl=60, urgency="low", timeout=5.0)
     assert isinstance(outcome, PushRejected)
     assert push_service.requests == []
+
+
+# ── PushClient: pooled connections, cached VAPID tokens ─────────────────────────────────────
+
+
+def _send_with(client: PushClient, service: PushEndpoint, subscriber: Subscriber) -> object:
+    return send_push(
+        _sub(subscriber),
+        PAYLOAD,
+        client.vapid,
+        ttl=60,
+        urgency="normal",
+        timeout=5.0,
+        client=client,
+    )
+
+
+def test_a_client_reuses_one_connection_and_one_token_for_many_messages(
+    vapid_keys: VapidKeys,
+) -> None:
+    with PushEndpoint(keep_alive=True) as service, PushClient(vapid_keys) as client:
+        subscribers = [service.subscribe() for _ in range(5)]
+        outcomes = [_send_with(client, service, s) for s in subscribers]
+        assert outcomes == [PushDelivered(201)] * 5
+        # Every message decrypted and verified by the service, over a single connection,
+        # with a single signature.
+        received = service.delivered()
+        assert [r.json() for r in received] == [PAYLOAD] * 5
+        assert {r.headers["authorization"] for r in received} == {
+            received[0].headers["authorization"]
+        }
+        assert service.connections == 1
+        assert client.signed == 1
+
+
+def test_without_a_client_every_message_opens_a_connection_and_signs(
+    vapid_keys: VapidKeys,
+) -> None:
+    with PushEndpoint(keep_alive=True) as service:
+        for _ in range(3):
+            assert _send(service, vapid_keys) == PushDelivered(201)
+        assert service.connections == 3
+
+
+def test_each_push_service_gets_its_own_token_and_connection(vapid_keys: VapidKeys) -> None:
+    with (
+        PushEndpoint(keep_alive=True) as one,
+        PushEndpoint(keep_alive=True) as two,
+        PushClient(vapid_keys) as client,
+    ):
+        for service in (one, two, one, two):
+            assert _send_with(client, service, service.subscribe()) == PushDelivered(201)
+        # The service verifies aud == its own origin: a token for the other would be refused.
+        assert {r.vapid.claims["aud"] for r in one.delivered() if r.vapid} == {one.origin}
+        assert {r.vapid.claims["aud"] for r in two.delivered() if r.vapid} == {two.origin}
+        assert (one.connections, two.connections, client.signed) == (1, 1, 2)
+
+
+def test_a_cached_token_is_renewed_before_it_expires(vapid_keys: VapidKeys) -> None:
+    now = [time.time()]
+    with (
+        PushEndpoint(keep_alive=True) as service,
+        PushClient(vapid_keys, clock=lambda: now[0]) as client,
+    ):
+        assert _send_with(client, service, service.subscribe()) == PushDelivered(201)
+        first = service.delivered()[-1].vapid
+        assert first is not None
+        # Still more than an hour to go: the same token.
+        now[0] = first.claims["exp"] - TOKEN_RENEW_BEFORE_SECONDS - 60
+        client.vapid_headers(service.origin + "/x")
+        assert client.signed == 1
+        # Within the last hour of its life: a new token, valid for another 12 hours.
+        now[0] = first.claims["exp"] - TOKEN_RENEW_BEFORE_SECONDS + 1
+        headers = client.vapid_headers(service.origin + "/x")
+        assert client.signed == 2
+        assert headers["Authorization"] != first_authorization(service)
+
+
+def first_authorization(service: PushEndpoint) -> str:
+    return service.delivered()[0].headers["authorization"]
+
+
+def test_a_client_for_other_keys_is_refused(vapid_keys: VapidKeys, tmp_path: Path) -> None:
+    other = ensure_vapid_keys(tmp_path, subject=SUBJECT)
+    with PushEndpoint() as service, PushClient(other) as client:
+        with pytest.raises(ValueError, match="other VAPID keys"):
+            send_push(
+                _sub(service.subscribe()),
+                PAYLOAD,
+                vapid_keys,
+                ttl=60,
+                urgency="normal",
+                timeout=5.0,
+                client=client,
+            )
+        assert service.requests == []

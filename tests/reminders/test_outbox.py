@@ -209,6 +209,38 @@ def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_newer_claim(
     assert (done.state, done.claimed_by, done.attempts) == ("sent", "fast", 2)
 
 
+def test_marking_many_sent_at_once_skips_a_row_whose_claim_was_taken_over(
+    db_session, people, database_url
+):
+    _, _, occ = people
+    kept = _row(db_session, occ, 0, send_at=NOW - dt.timedelta(seconds=1))
+    stolen = _row(db_session, occ, 1, send_at=NOW)
+    engine = sa.create_engine(database_url)
+    try:
+        with Session(engine) as slow, Session(engine) as fast:
+            mine = outbox.claim(slow, NOW, worker="w", limit=2, lease=LEASE)
+            assert [r.id for r in mine] == [kept.id, stolen.id]
+            # The same worker name after a restart: only the attempt count tells the claims
+            # apart. Re-claim the second row as its lease ran out.
+            later = NOW + LEASE + dt.timedelta(seconds=1)
+            slow_kept, slow_stolen = mine
+            fast.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == kept.id)
+                .values(claimed_until=later + LEASE)
+            )
+            fast.commit()
+            (theirs,) = outbox.claim(fast, later, worker="w", limit=1, lease=LEASE)
+            assert theirs.id == stolen.id
+            assert outbox.mark_sent_many(slow, [slow_kept, slow_stolen], later) == 1
+            slow.commit()
+    finally:
+        engine.dispose()
+    done, taken = w.fresh(db_session, kept), w.fresh(db_session, stolen)
+    assert (done.state, done.attempts) == ("sent", 1)
+    assert (taken.state, taken.attempts, taken.sent_at) == ("sending", 2, None)
+
+
 def test_backoff_doubles_with_jitter_up_to_an_hour():
     rng = random.Random(7)  # noqa: S311 - jitter draws, not secrets
     for attempts, low, high in ((1, 15, 30), (2, 30, 60), (3, 60, 120), (12, 1800, 3600)):

@@ -263,7 +263,10 @@ class _Scripted:
 class PushEndpoint:
     """Start with ``with PushEndpoint() as service:``; stops and joins its threads on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        # keep_alive: answer in HTTP/1.1 and keep connections open, as real push services do.
+        self.keep_alive = keep_alive
+        self.connections = 0  # TCP connections accepted so far
         self._lock = threading.Lock()
         self._subscribers: dict[str, Subscriber] = {}
         self._script: deque[_Scripted] = deque()
@@ -391,6 +394,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep pytest output clean
+
+    def setup(self) -> None:
+        super().setup()
+        service = self.server.service
+        if service.keep_alive:
+            self.protocol_version = "HTTP/1.1"
+        with service._lock:
+            service.connections += 1
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
