@@ -82,12 +82,14 @@ def end_membership(session: Session, user: StaffUser, study: Study, membership_i
     membership = session.get(Membership, membership_id)
     if membership is None or membership.study_id != study.id:
         raise NotFound("No such role in this study.")
-    if (
-        membership.user_id == user.id
-        and membership.role == Role.ADMIN
-        and membership.site_id is None
+    remaining = [m for m in user.memberships if m.id != membership.id]
+    if membership.user_id == user.id and not access.can(
+        remaining, Permission.MANAGE_STUDY, study.id
     ):
-        raise Invalid(errors={"membership": ["You cannot end your own admin role."]})
+        # Nobody locks themselves out of managing the study by accident.
+        raise Invalid(
+            errors={"membership": ["You cannot end the role that lets you manage staff."]}
+        )
     audit.record(
         session,
         actor=common.actor(user),
