@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from flask import Response, jsonify, request, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -41,13 +41,18 @@ def _offer(form: forms.ExportForm, choices: exports.ExportChoices) -> None:
     """Only what this role may export is offered (the service enforces it anyway)."""
     form.sites.choices = [SelectChoice(code, code) for code in choices.sites]
     form.instruments.choices = [SelectChoice(ref, title) for ref, title in choices.versions]
-    here = Locale.parse(_locale())
     form.language.choices = [SelectChoice("", _("Each questionnaire's own language"))] + [
-        SelectChoice(code, Locale.parse(code).get_display_name(here) or code)
-        for code in choices.languages
+        SelectChoice(code, _language_name(code)) for code in choices.languages
     ]
     form.deidentify.choices = forms.profile_choices(choices.identified)
     form.unlock_with.choices = forms.unlock_choices(choices.holds_key)
+
+
+def _language_name(code: str) -> str:
+    try:
+        return Locale.parse(code).get_display_name(_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def _defaults(choices: exports.ExportChoices) -> dict[str, Any]:
@@ -144,6 +149,7 @@ def export_page(slug: str) -> Response | tuple[str, int]:
             db.session.commit()
             return _download(prepared)
     form.secret.data = ""
+    form.export_token.data = ""  # each sending gets a fresh token from static/exports.js
     html = page("site/exports.html", study, form=form, choices=choices)
     return html, 422 if request.method == "POST" else 200
 

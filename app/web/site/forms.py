@@ -310,6 +310,7 @@ class ExportForm(FlaskForm):
         _l("Passphrase or recovery key"),
         validators=[DataRequired(_l("Enter your key passphrase or the recovery key"))],
         description=_l("Used for this export only; never stored."),
+        render_kw={"autocomplete": "off"},
     )
     # A random id the page's script sets before sending, to follow this export's progress.
     export_token = HiddenField(validators=[Optional(), Length(max=36)])
