@@ -215,12 +215,16 @@ def prepare(
     deid_key: bytes,
     channel: Literal["api", "cli", "web"],
     now: dt.datetime | None = None,
+    export_id: str | None = None,
 ) -> PreparedExport:
     """Check access, unlock, count and record the start. The caller commits, then streams.
 
     ``user`` is the acting staff member (None only for the server's command line with the
-    recovery key, which the server's operator already holds)."""
+    recovery key, which the server's operator already holds). ``export_id``: an id the client
+    chose beforehand (a random UUID), so a page can poll this export's progress while its
+    download streams; a new one when absent."""
     now = now or utcnow()
+    export_id = _fresh_export_id(session, export_id)
     study = keys.study_by_slug(session, request.study_slug)
     profile = _choose_profile(study, user, request.profile)
     sites = _resolve_sites(study, user, request.sites, identified=not profile.deidentified)
@@ -253,7 +257,6 @@ def prepare(
         ).all()
     )
     counts = {info.stem: int(counted.get(row.id, 0)) for row, info in versions}
-    export_id = str(uuid.uuid4())
     parameters: dict[str, Any] = {
         "study": study.slug,
         "formats": sorted(options.effective_formats),
@@ -317,6 +320,20 @@ def prepare(
     )
     record.progress_total = 0
     return prepared
+
+
+def _fresh_export_id(session: Session, chosen: str | None) -> str:
+    if not chosen:
+        return str(uuid.uuid4())
+    try:
+        parsed = uuid.UUID(chosen)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.version != 4 or str(parsed) != chosen:
+        raise Invalid(errors={"export_token": ["Must be a random UUID in its canonical form."]})
+    if session.get(ExportRecord, chosen) is not None:
+        raise Invalid(errors={"export_token": ["This export token was used already."]})
+    return chosen
 
 
 def _filters(
@@ -481,26 +498,116 @@ def _require_export_access(user: StaffUser, study_id: int) -> None:
         raise Forbidden()
 
 
+def _visible_to(user: StaffUser, study: Study, record: ExportRecord) -> bool:
+    """A site-scoped exporter sees only exports made entirely of their own sites' data (the
+    parameters name sites, so another site's export would tell them about it)."""
+    scope = access.export_scope(user.memberships, study.id, identified=False)
+    if scope is ALL_SITES:
+        return True
+    assert isinstance(scope, frozenset)
+    own = {site.code for site in study.sites if site.id in scope}
+    return set(record.parameters.get("sites") or ()) <= own
+
+
 def history(session: Session, user: StaffUser, study: Study, limit: int = 50) -> list[ExportRecord]:
     """Past exports of a study, newest first, for those who may export from it. Downloading
     again means exporting again (and unlocking again): nothing of a past ZIP is kept."""
     _require_export_access(user, study.id)
-    return list(
-        session.scalars(
-            select(ExportRecord)
-            .where(ExportRecord.study_id == study.id)
-            .order_by(ExportRecord.started_at.desc())
-            .limit(limit)
-        )
+    found = session.scalars(
+        select(ExportRecord)
+        .where(ExportRecord.study_id == study.id)
+        .order_by(ExportRecord.started_at.desc())
     )
+    return [record for record in found if _visible_to(user, study, record)][:limit]
 
 
-def progress_of(session: Session, user: StaffUser, export_id: str) -> ExportRecord:
+@dataclass(frozen=True)
+class HistoryEntry:
+    record: ExportRecord
+    who: str  # the staff member's name, or the channel's actor (the command line)
+
+
+def history_entries(
+    session: Session, user: StaffUser, study: Study, limit: int = 50
+) -> list[HistoryEntry]:
+    """The history with who made each export, for the workspace's history page."""
+    records = history(session, user, study, limit)
+    ids = {r.staff_user_id for r in records if r.staff_user_id is not None}
+    names = dict(
+        session.execute(
+            select(StaffUser.id, StaffUser.display_name).where(StaffUser.id.in_(ids))
+        ).all()
+    )
+    return [
+        HistoryEntry(r, names.get(r.staff_user_id, r.actor) if r.staff_user_id else r.actor)
+        for r in records
+    ]
+
+
+def progress_of(
+    session: Session, user: StaffUser, export_id: str, study_id: int | None = None
+) -> ExportRecord:
     """One export as last written (progress_done of progress_total, status): what the export
-    page polls while the download streams."""
+    page polls while the download streams. ``study_id``: the study the caller is looking at
+    (another study's export is "not found" there)."""
     record = session.get(ExportRecord, export_id)
-    if record is None:
+    if record is None or (study_id is not None and record.study_id != study_id):
         raise NotFound("No such export.")
     _require_export_access(user, record.study_id)
     session.refresh(record)
+    study = session.get(Study, record.study_id)
+    assert study is not None
+    if not _visible_to(user, study, record):
+        raise NotFound("No such export.")
     return record
+
+
+def responses_done(record: ExportRecord) -> int:
+    """Progress in responses: the total counts each response once per pass over the data
+    (several formats read them several times), so the passes are folded back into one."""
+    if record.status == "completed":
+        return record.responses
+    if record.progress_total <= 0:
+        return 0
+    return min(record.responses, record.progress_done * record.responses // record.progress_total)
+
+
+@dataclass(frozen=True)
+class ExportChoices:
+    """What the export form may offer this user: their sites, profiles and the study's
+    instrument versions and languages."""
+
+    study: Study
+    sites: list[str]  # site codes the user may export (de-identified at least)
+    identified: bool  # may export identified data (profile "none")
+    holds_key: bool  # may unlock with their own key passphrase
+    versions: list[tuple[str, str]]  # ("key@version", title)
+    languages: list[str]
+
+
+def choices_for(
+    session: Session, user: StaffUser, study: Study, locale: str = "en"
+) -> ExportChoices:
+    _require_export_access(user, study.id)
+
+    def codes(scope: Any) -> list[str]:
+        return [s.code for s in study.sites if scope is ALL_SITES or s.id in scope]
+
+    sites = codes(access.export_scope(user.memberships, study.id, identified=False))
+    identified_sites = codes(access.export_scope(user.memberships, study.id, identified=True))
+    versions = []
+    languages: list[str] = []
+    for _row, info in _resolve_versions(session, study, ()):
+        title = info.instrument.title
+        name = title.get(locale) or title.get(info.instrument.default_language) or info.key
+        versions.append((info.reference, f"{name} ({info.reference})"))
+        languages.extend(lang for lang in info.instrument.languages if lang not in languages)
+    return ExportChoices(
+        study=study,
+        sites=sites,
+        # Offered only when every site on the form may be exported identified.
+        identified=bool(sites) and set(sites) <= set(identified_sites),
+        holds_key=access.can(user.memberships, access.Permission.HOLD_STUDY_KEY, study.id),
+        versions=versions,
+        languages=sorted(languages),
+    )

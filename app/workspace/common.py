@@ -63,6 +63,7 @@ class Nav:
     keys: bool
     audit: bool
     staff: bool
+    exports: bool = False  # dataset exports (issue #14): de-identified at one site or more
 
 
 def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
@@ -77,6 +78,7 @@ def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
         keys=may(user, Permission.HOLD_STUDY_KEY, study),
         audit=may(user, Permission.VIEW_AUDIT, study),
         staff=may(user, Permission.MANAGE_STUDY, study),
+        exports=may_somewhere(user, Permission.EXPORT_DEIDENTIFIED, study),
     )
 
 

@@ -52,6 +52,11 @@ ACKNOWLEDGES_ALERT = {"admin": _EVERYWHERE, "coord_lyon": _LYON, "other_admin": 
 # News posted for one site (the target's): withdrawing needs news rights at that site.
 WITHDRAWS_SITE_NEWS = ACKNOWLEDGES_ALERT
 
+# Dataset exports (issue #14): whoever may export de-identified data at one site or more; one
+# export's progress only for those who may export every site it holds (the target's export).
+EXPORTS_SOMEWHERE = SEES_PARTICIPANTS
+FOLLOWS_SITE_EXPORT = VIEWS_PARTICIPANT
+
 # (method, rule) -> who gets the page. Every /staff/studies/ route needs an entry: a new page
 # without one fails tests/workspace/test_access_matrix.py.
 ALLOWED: dict[tuple[str, str], dict[str, set[str]]] = {
@@ -80,6 +85,10 @@ ALLOWED: dict[tuple[str, str], dict[str, set[str]]] = {
     ("GET", "/staff/studies/<slug>/staff/"): MANAGES_STUDY,
     ("POST", "/staff/studies/<slug>/staff/"): MANAGES_STUDY,
     ("POST", "/staff/studies/<slug>/staff/<int:membership_id>/end"): MANAGES_STUDY,
+    ("GET", "/staff/studies/<slug>/exports/"): EXPORTS_SOMEWHERE,
+    ("POST", "/staff/studies/<slug>/exports/"): EXPORTS_SOMEWHERE,
+    ("GET", "/staff/studies/<slug>/exports/history"): EXPORTS_SOMEWHERE,
+    ("GET", "/staff/studies/<slug>/exports/<export_id>/progress.json"): FOLLOWS_SITE_EXPORT,
 }
 for _rule in (
     "/staff/studies/<slug>/participants/<code>/invite",

@@ -48,6 +48,7 @@ class World:
     staff: dict[str, Any] = field(default_factory=dict)
     participants: dict[str, Any] = field(default_factory=dict)  # code -> participant
     ids: dict[str, int] = field(default_factory=dict)  # sample ids for URL parameters
+    recovery_key: str = ""  # the fatigue study's (exports by coordinators, who hold no key)
 
 
 def published_version(session: Session, key: str) -> str:
@@ -113,6 +114,7 @@ def build(session: Session) -> World:
     session.commit()
     keys.create_study_key(session, other, actor="test")
     recovery = keys.create_study_key(session, study, actor="test")
+    world.recovery_key = recovery
     keys.add_holder(
         session,
         study,
@@ -164,7 +166,35 @@ def build(session: Session) -> World:
     due.ensure_planned(session, list(world.participants.values()), utcnow())
     session.commit()
     assert session.scalar(select(Occurrence.id).limit(1)) is not None
+    _past_exports(session, world)
     return world
+
+
+def _past_exports(session: Session, world: World) -> None:
+    """One finished export per site in the export history (dataset exports, issue #14)."""
+    from app.exports.models import ExportRecord
+
+    for code, target, site_code in (
+        ("LYON-0001", world.study, "LYON"),
+        ("LEEDS-0001", world.study, "LEEDS"),
+        ("OSLO-0001", world.other, "OSLO"),
+    ):
+        record = ExportRecord(
+            id=str(uuid.uuid4()),
+            study_id=target.id,
+            actor="test",
+            channel="cli",
+            parameters={"study": target.slug, "formats": ["csv"], "sites": [site_code]},
+            profile="shifted",
+            status="completed",
+            responses=1,
+            zip_bytes=1234,
+            manifest_sha256="0" * 64,
+            finished_at=utcnow(),
+        )
+        session.add(record)
+        world.ids[f"{code}:export"] = record.id  # type: ignore[assignment]
+    session.commit()
 
 
 def _device(session: Session, person: Any) -> tuple[Any, str]:

@@ -9,15 +9,27 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
 # The participant app ships these languages; the letter is printed in one of them.
 PARTICIPANT_LANGUAGES = [
@@ -193,3 +205,116 @@ class QuietHoursForm(FlaskForm):
         description=_l("24-hour time, for example 22:00. Leave both empty for none."),
     )
     quiet_end = StringField(_l("Until"), validators=[Optional(), Length(max=5)])
+
+
+# -- dataset exports (issue #14) --------------------------------------------------------------
+
+
+def _at_least_one(form: FlaskForm, field: Any) -> None:
+    # A function, not DataRequired: that would mark every checkbox of the group "required".
+    if not field.data:
+        raise ValidationError(_l("Choose at least one format"))
+
+
+def format_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("csv", _l("CSV data files (wide and long)")),
+        SelectChoice("spss", _l("SPSS: .sav file and .sps syntax")),
+        SelectChoice("stata", _l("Stata: .dta file and .do syntax")),
+        SelectChoice("r", _l("R: syntax that reads the CSV with labels")),
+        SelectChoice("sas", _l("SAS: syntax with PROC FORMAT")),
+        SelectChoice("fhir", _l("FHIR R4 bulk data (NDJSON)")),
+        SelectChoice("odm", _l("CDISC ODM 1.3.2 (XML)")),
+    ]
+
+
+def profile_choices(identified: bool) -> list[SelectChoice]:
+    """Roles that may only export de-identified data are offered nothing else."""
+    choices = [
+        SelectChoice(
+            "shifted",
+            _l("De-identified: pseudonyms, each participant's dates shifted, no free text"),
+        ),
+        SelectChoice("year", _l("De-identified: pseudonyms, dates kept to the year, no free text")),
+    ]
+    if identified:
+        choices.insert(
+            0, SelectChoice("none", _l("Identified: participant codes, exact dates, free text"))
+        )
+    return choices
+
+
+def unlock_choices(holds_key: bool) -> list[SelectChoice]:
+    choices = [SelectChoice("recovery", _l("The study's recovery key"))]
+    if holds_key:
+        choices.insert(0, SelectChoice("passphrase", _l("My key passphrase")))
+    return choices
+
+
+class ExportForm(FlaskForm):
+    formats = SelectMultipleField(
+        _l("Formats"),
+        choices=format_choices,
+        validators=[_at_least_one],
+        description=_l("Every export holds the codebook and a manifest with checksums."),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    sites = SelectMultipleField(
+        _l("Sites"),
+        description=_l("None ticked: every site you may export."),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    instruments = SelectMultipleField(
+        _l("Questionnaires"),
+        description=_l("None ticked: every questionnaire of the study."),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    since = DateField(
+        _l("Finished on or after (optional)"),
+        validators=[Optional()],
+        description=_l("UTC date, for example 2026-01-31."),
+    )
+    until = DateField(_l("Finished on or before (optional)"), validators=[Optional()])
+    labels = RadioField(
+        _l("Answers as"),
+        choices=[
+            SelectChoice("codes", _l("Codes")),
+            SelectChoice("labels", _l("Labels")),
+        ],
+        default="codes",
+    )
+    language = SelectField(_l("Language of the labels"), default="")
+    delimiter = RadioField(
+        _l("Column separator"),
+        choices=[
+            SelectChoice(",", _l("Comma (,)")),
+            SelectChoice(";", _l("Semicolon (;)")),
+        ],
+        default=",",
+    )
+    decimal = RadioField(
+        _l("Decimal mark"),
+        choices=[
+            SelectChoice(".", _l("Point (.)")),
+            SelectChoice(",", _l("Comma (,)")),
+        ],
+        default=".",
+    )
+    bom = BooleanField(_l("Start each CSV file with a byte order mark (for Excel)"))
+    deidentify = RadioField(_l("De-identification"))
+    unlock_with = RadioField(_l("Unlock with"))
+    secret = PasswordField(
+        _l("Passphrase or recovery key"),
+        validators=[DataRequired(_l("Enter your key passphrase or the recovery key"))],
+        description=_l("Used for this export only; never stored."),
+        render_kw={"autocomplete": "off"},
+    )
+    # A random id the page's script sets before sending, to follow this export's progress.
+    export_token = HiddenField(validators=[Optional(), Length(max=36)])
+
+    def validate_delimiter(self, field: Any) -> None:
+        if field.data and field.data == self.decimal.data:
+            raise ValidationError(_l("The column separator must differ from the decimal mark"))
