@@ -83,7 +83,9 @@ def test_a_lived_in_database_upgrades_to_head_with_nothing_lost(
             headers={"Authorization": f"Bearer {made['token']}"},
         )
         assert resent.status_code == 201, resent.get_json()
-        assert resent.get_json() == made["receipt"]
+        # The original receipt, field for field (later releases may add fields to receipts).
+        receipt = resent.get_json()
+        assert {field: receipt.get(field) for field in made["receipt"]} == made["receipt"]
 
         opened = runner.invoke(
             args=[
