@@ -228,6 +228,12 @@ class _Exporter:
                 v.extension("when", valueString=alert.when.source),
                 v.extension("severity", valueCode=alert.severity),
                 v.extension("message", valueString=alert.message),
+                # What the participant reads when the rule fires (issue #11), per language.
+                *(
+                    [self.localized_extension("participant-message", alert.participant_message)]
+                    if alert.participant_message
+                    else []
+                ),
             ],
         )
 

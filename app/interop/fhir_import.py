@@ -401,15 +401,26 @@ class _Importer:
             self.chorus_score(e) for e in v.extensions_named(self.resource, v.CHORUS_SCORE)
         ]
         meta["alerts"] = [
-            {
-                "id": v.extension_value(e, "id"),
-                "when": v.extension_value(e, "when"),
-                "severity": v.extension_value(e, "severity"),
-                "message": v.extension_value(e, "message"),
-            }
-            for e in v.extensions_named(self.resource, v.CHORUS_ALERT)
+            self.chorus_alert(e) for e in v.extensions_named(self.resource, v.CHORUS_ALERT)
         ]
         return meta
+
+    def chorus_alert(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        alert: dict[str, Any] = {
+            "id": v.extension_value(entry, "id"),
+            "when": v.extension_value(entry, "when"),
+            "severity": v.extension_value(entry, "severity"),
+            "message": v.extension_value(entry, "message"),
+        }
+        for part in entry.get("extension") or []:
+            if part.get("url") == "participant-message":
+                # Shown in the app's language, so its languages are not the instrument's.
+                alert["participant_message"] = {
+                    code: content.strip()
+                    for language, content in v.read_translations(part).items()
+                    if (code := language_code(language)) is not None
+                }
+        return alert
 
     def chorus_score(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         parts = entry.get("extension") or []
