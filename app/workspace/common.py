@@ -63,6 +63,8 @@ class Nav:
     keys: bool
     audit: bool
     staff: bool
+    # Co-design (issue #15): patient-group authors and staff who approve instruments.
+    codesign: bool = False
 
 
 def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
@@ -77,6 +79,7 @@ def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
         keys=may(user, Permission.HOLD_STUDY_KEY, study),
         audit=may(user, Permission.VIEW_AUDIT, study),
         staff=may(user, Permission.MANAGE_STUDY, study),
+        codesign=any(may_somewhere(user, p, study) for p in access.CO_DESIGN_PERMISSIONS),
     )
 
 
