@@ -499,8 +499,8 @@ def _item_changes(
     changes: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     grid_values = {
-        path: doc.get_field(body, path) if _shares(body, path) is None else _shares(body, path)
-        for path, _kind in _grid_paths(view, body)
+        path: _shares(body, path) if kind in ("text", "help") else doc.get_field(body, path)
+        for path, kind in _grid_paths(view, body)
     }
     for path, current in grid_values.items():
         if path not in request.form:
