@@ -178,3 +178,11 @@ for _rule in (
 ALLOWED[("POST", _DRAFT + "/suggestions/<int:suggestion_id>")] = DRAFT_OWNER
 for _values in TARGET_VALUES.values():
     _values["part"] = "fatigue"  # an item of the world's diary drafts
+ALLOWED[("GET", _DRAFT + "/settings")] = CO_DESIGNERS
+ALLOWED[("POST", _DRAFT + "/settings")] = AUTHORS
+# The study team (APPROVE_INSTRUMENTS) sets the readability target.
+ALLOWED[("POST", _DRAFT + "/readability")] = {
+    "admin": _EVERYWHERE,
+    "coord_lyon": _EVERYWHERE,
+    "other_admin": {"other"},
+}

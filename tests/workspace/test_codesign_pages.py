@@ -226,3 +226,36 @@ def test_feedback_shows_rates_per_item_never_who(client: FlaskClient, world: Wor
     )
     assert 'data-version="1.0.0"' in html and 'data-item="phq9_9"' in html
     assert "LYON-0001" not in html
+
+
+def test_instrument_settings_edit_titles_and_refuse_a_bad_alert_rule(
+    client: FlaskClient, world: World
+) -> None:
+    token = _author(client)
+    url = _draft_url(world) + "/settings"
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-field="alerts.0.when"' in page
+    revision = _revision(page)
+    refused = client.post(
+        url, data={"csrf_token": token, "revision": revision, "alerts.0.when": "pain >>"}
+    )
+    assert refused.status_code == 422
+    assert 'id="alerts.0.when-error"' in refused.get_data(as_text=True)
+    saved = client.post(
+        url,
+        data={"csrf_token": token, "revision": revision, "title.fr": "Mon journal du jour"},
+    )
+    assert saved.status_code == 302
+    assert 'value="Mon journal du jour"' in client.get(url).get_data(as_text=True)
+
+
+def test_the_study_team_sets_the_readability_target(app, client: FlaskClient, world: World) -> None:
+    token = _author(client)
+    url = _draft_url(world) + "/readability"
+    assert client.post(url, data={"csrf_token": token, "grade": "6"}).status_code == 403
+    coordinator = app.test_client()
+    sign_in_page(coordinator, "coord_lyon@example.org")
+    token = csrf_of(coordinator.get(url).get_data(as_text=True))
+    assert coordinator.post(url, data={"csrf_token": token, "grade": "99"}).status_code == 422
+    assert coordinator.post(url, data={"csrf_token": token, "grade": "6"}).status_code == 302
+    assert "school grade 6.0" in client.get(url).get_data(as_text=True)

@@ -5,6 +5,7 @@ access and records the audit event."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
@@ -69,9 +70,16 @@ def _failed(error: ChorusError, form: Any) -> None:
         form.form_errors.insert(0, error.message)
 
 
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
 def _flat(errors: dict[str, Any]) -> dict[str, list[str]]:
+    """Messages by field path as the forms name fields: the loader's ``alerts[0].when`` is
+    the form's ``alerts.0.when``."""
     return {
-        str(key): [str(m) for m in value] if isinstance(value, list) else [str(value)]
+        _INDEX.sub(r".\1", str(key)): [str(m) for m in value]
+        if isinstance(value, list)
+        else [str(value)]
         for key, value in errors.items()
     }
 
@@ -551,6 +559,7 @@ def _item_page(
     conflict: codesign.EditConflict | None = None,
     values: dict[str, Any] | None = None,
     suggest_form: cf.SuggestForm | None = None,
+    field_errors: dict[str, list[str]] | None = None,
 ) -> tuple[str, int]:
     body = dict(part.body)
     languages = _languages(view)
@@ -580,6 +589,7 @@ def _item_page(
             languages=languages,
             respondents=respondents,
             values=values or {},
+            field_errors=field_errors or {},
             conflict=conflict,
             suggest_form=suggest_form,
             comment_form=cf.CommentForm(),
@@ -653,10 +663,131 @@ def item(slug: str, draft_id: int, part: str) -> BaseResponse | tuple[str, int]:
         return _item_page(study, fresh, now, form, 409, conflict=conflict)
     except ChorusError as error:
         _failed(error, form)
-        return _item_page(study, view, current, form, error.status, values=dict(request.form))
+        return _item_page(
+            study,
+            view,
+            current,
+            form,
+            error.status,
+            values=dict(request.form),
+            field_errors=_flat(error.errors or {}),
+        )
     db.session.commit()
     flash(_("Saved."))
     return redirect(url_for("site.item", slug=slug, draft_id=draft_id, part=part))
+
+
+def _settings_fields(view: codesign.DraftView) -> list[tuple[str, Any]]:
+    """(field path, current value) of everything the settings form edits on the instrument
+    part: title and description per language, languages, and each score's and alert's rule."""
+    body = view.instrument.body
+    fields: list[tuple[str, Any]] = []
+    for name in ("title", "description"):
+        for language in _languages(view):
+            fields.append((f"{name}.{language}", doc.get_field(body, f"{name}.{language}")))
+    fields.append(("languages", ", ".join(_languages(view))))
+    for index, score in enumerate(body.get("scores") or []):
+        fields.append((f"scores.{index}.when", score.get("when")))
+        fields.append((f"scores.{index}.items", ", ".join(score.get("items") or [])))
+    for index, alert in enumerate(body.get("alerts") or []):
+        fields.append((f"alerts.{index}.when", alert.get("when")))
+    return fields
+
+
+def _settings_changes(view: codesign.DraftView) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for path, current in _settings_fields(view):
+        if path not in request.form:
+            continue
+        raw = request.form[path].replace("\r\n", "\n").strip()
+        if path == "languages" or path.endswith(".items"):
+            if raw != current:
+                changes[path] = [part.strip() for part in raw.split(",") if part.strip()]
+        elif (raw or None) != current:
+            changes[path] = raw or None
+    return changes
+
+
+_LOADER_FIELD = re.compile(r"^(alert|score) '([^']*)': (.+)$")
+
+
+def _settings_errors(
+    view: codesign.DraftView, errors: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The loader names a score's or alert's field by its id (``alert 'x': when``); the form
+    by its position (``alerts.0.when``). Anything else keeps its name."""
+    body = view.instrument.body
+    placed: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        found = _LOADER_FIELD.match(key)
+        if found:
+            kind, ident, rest = found.groups()
+            members = body.get(kind + "s") or []
+            index = next((i for i, m in enumerate(members) if m.get("id") == ident), None)
+            if index is not None:
+                key = f"{kind}s.{index}.{rest}"
+        prefix = key + ": "
+        placed.setdefault(key, []).extend(m.removeprefix(prefix) for m in messages)
+    return placed
+
+
+@bp.route(DRAFT + "/settings", methods=["GET", "POST"])
+@signed_in
+def settings(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
+    """The instrument as a whole: titles, languages, and the rules of scores and alerts."""
+    study = _study(slug)
+    view = _draft(study, draft_id)
+    form = cf.SettingsForm()
+    status = 200
+    conflict = None
+    values: dict[str, Any] = {}
+    field_errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        form.revision.data = str(view.instrument.revision)
+    else:
+        _require_author(study)
+        if not form.validate_on_submit():
+            abort(400)
+        revision = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+        changes = _settings_changes(view)
+        if not changes:
+            flash(_("Nothing was changed."))
+            return redirect(url_for("site.settings", slug=slug, draft_id=draft_id))
+        try:
+            codesign.edit(db_session(), staff(), draft_id, doc.INSTRUMENT_PART, changes, revision)
+        except codesign.EditConflict as error:
+            db.session.rollback()
+            view = _draft(study, draft_id)
+            form.revision.data = str(view.instrument.revision)
+            form.form_errors.append(error.message or "")
+            conflict, status = error, 409
+        except ChorusError as error:
+            if error.status != 422:
+                raise
+            db.session.rollback()
+            values, status = dict(request.form), error.status
+            field_errors = _settings_errors(view, _flat(error.errors or {}))
+            if not error.errors:
+                form.form_errors.append(error.message or "")
+        else:
+            db.session.commit()
+            flash(_("Saved."))
+            return redirect(url_for("site.settings", slug=slug, draft_id=draft_id))
+    return (
+        page(
+            "site/codesign/settings.html",
+            study,
+            view=view,
+            draft=view.draft,
+            form=form,
+            fields=_settings_fields(view),
+            values=values,
+            field_errors=field_errors,
+            conflict=conflict,
+            check_url=url_for("site.check_expression", slug=slug, draft_id=draft_id),
+        ),
+        status,
+    )
 
 
 @bp.post(DRAFT + "/items/<part>/suggestions")
@@ -810,15 +941,38 @@ def confirm_translation(slug: str, draft_id: int) -> BaseResponse:
     return redirect(url_for("site.translations", slug=slug, draft_id=draft_id))
 
 
-@bp.get(DRAFT + "/readability")
+@bp.route(DRAFT + "/readability", methods=["GET", "POST"])
 @signed_in
-def readability(slug: str, draft_id: int) -> tuple[str, int]:
+def readability(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
     study = _study(slug)
     view = _draft(study, draft_id)
+    may_set = common.may_somewhere(staff(), Permission.APPROVE_INSTRUMENTS, study)
+    form = cf.TargetForm()
+    status = 200
+    if request.method == "POST":
+        # The study team sets the target (checked before the form: 403, not a form error).
+        access.require_somewhere(staff().memberships, Permission.APPROVE_INSTRUMENTS, study.id)
+        if form.validate_on_submit():
+            codesign.set_readability_target(db_session(), staff(), study, float(form.grade.data))
+            db.session.commit()
+            flash(_("Target saved."))
+            return redirect(url_for("site.readability", slug=slug, draft_id=draft_id))
+        status = 422
     report = codesign.readability(db_session(), staff(), draft_id)
-    return page(
-        "site/codesign/readability.html", study, view=view, draft=view.draft, report=report
-    ), 200
+    if request.method == "GET":
+        form.grade.data = round(report.target_grade)
+    return (
+        page(
+            "site/codesign/readability.html",
+            study,
+            view=view,
+            draft=view.draft,
+            report=report,
+            form=form,
+            may_set=may_set,
+        ),
+        status,
+    )
 
 
 # -- preview ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 # Languages a new instrument can start in (more are added as translations).
 START_LANGUAGES = [
@@ -134,7 +134,18 @@ class TranslationUploadForm(FlaskForm):
     file = FileField(_l("Translations file (.csv)"), validators=[FileRequired(_l("Choose a file"))])
 
 
-class ConfirmTranslationForm(FlaskForm):
-    part_key = HiddenField()
-    field = HiddenField()
-    revision = IntegerField(validators=[InputRequired()])
+class SettingsForm(FlaskForm):
+    """The instrument settings page: its texts and rules are read by their field paths."""
+
+    revision = HiddenField()
+
+
+class TargetForm(FlaskForm):
+    grade = IntegerField(
+        _l("Target school grade"),
+        validators=[
+            InputRequired(_l("Enter a school grade")),
+            NumberRange(1, 16, _l("Enter a school grade from 1 to 16")),
+        ],
+        description=_l("Texts harder than this are flagged. Grade 8 suits most adults."),
+    )
