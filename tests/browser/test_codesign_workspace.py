@@ -266,6 +266,7 @@ def test_axe_finds_nothing_on_any_codesign_page(
         f"/drafts/{draft.id}/",
         f"/drafts/{draft.id}/items/fatigue",
         f"/drafts/{draft.id}/items/sleep",
+        f"/drafts/{draft.id}/items/anything_else/remove",
         f"/drafts/{draft.id}/settings",
         f"/drafts/{draft.id}/translations",
         f"/drafts/{draft.id}/readability",

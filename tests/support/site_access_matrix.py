@@ -186,3 +186,5 @@ ALLOWED[("POST", _DRAFT + "/readability")] = {
     "coord_lyon": _EVERYWHERE,
     "other_admin": {"other"},
 }
+ALLOWED[("GET", _DRAFT + "/items/<part>/remove")] = AUTHORS
+ALLOWED[("POST", _DRAFT + "/items/<part>/remove")] = AUTHORS

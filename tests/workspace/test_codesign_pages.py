@@ -259,3 +259,23 @@ def test_the_study_team_sets_the_readability_target(app, client: FlaskClient, wo
     assert coordinator.post(url, data={"csrf_token": token, "grade": "99"}).status_code == 422
     assert coordinator.post(url, data={"csrf_token": token, "grade": "6"}).status_code == 302
     assert "school grade 6.0" in client.get(url).get_data(as_text=True)
+
+
+def test_removing_a_question_is_confirmed_and_refused_while_logic_uses_it(
+    client: FlaskClient, world: World
+) -> None:
+    token = _author(client)
+    url = _draft_url(world) + "/items/pain/remove"
+    confirm = client.get(url).get_data(as_text=True)
+    assert "Remove question pain?" in confirm
+    revision = re.search(r'name="revision" value="(\d+)"', confirm)
+    assert revision
+    refused = client.post(url, data={"csrf_token": token, "revision": revision.group(1)})
+    assert refused.status_code == 422  # pain_where's skip logic and the alert use it
+    assert "pain_where" in refused.get_data(as_text=True)
+    notes = _draft_url(world) + "/items/anything_else/remove"
+    revision = re.search(r'name="revision" value="(\d+)"', client.get(notes).get_data(as_text=True))
+    assert revision
+    removed = client.post(notes, data={"csrf_token": token, "revision": revision.group(1)})
+    assert removed.status_code == 302
+    assert "/items/anything_else" not in client.get(_draft_url(world) + "/").get_data(as_text=True)

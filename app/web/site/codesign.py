@@ -790,6 +790,49 @@ def settings(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
     )
 
 
+@bp.route(DRAFT + "/items/<part>/remove", methods=["GET", "POST"])
+@signed_in
+def remove_item(slug: str, draft_id: int, part: str) -> BaseResponse | tuple[str, int]:
+    """A confirm page: the question leaves the draft (its history keeps it)."""
+    study = _study(slug)
+    _require_author(study)
+    view = _draft(study, draft_id)
+    current = _part(view, part)
+    form = forms.EmptyForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        revision = request.form.get("revision", "")
+        try:
+            codesign.remove_item(
+                db_session(),
+                staff(),
+                draft_id,
+                part,
+                int(revision) if revision.isdigit() else -1,
+            )
+        except ChorusError as error:
+            _failed(error, form)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("Question %(name)s removed.", name=part))
+            return redirect(url_for("site.draft", slug=slug, draft_id=draft_id))
+    return (
+        page(
+            "site/codesign/remove.html",
+            study,
+            view=view,
+            draft=view.draft,
+            part=current,
+            form=form,
+            text=_item_text(dict(current.body), doc.default_language(view.document)),
+        ),
+        status,
+    )
+
+
 @bp.post(DRAFT + "/items/<part>/suggestions")
 @signed_in
 def suggest(slug: str, draft_id: int, part: str) -> BaseResponse | tuple[str, int]:
