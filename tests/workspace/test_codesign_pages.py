@@ -279,3 +279,22 @@ def test_removing_a_question_is_confirmed_and_refused_while_logic_uses_it(
     removed = client.post(notes, data={"csrf_token": token, "revision": revision.group(1)})
     assert removed.status_code == 302
     assert "/items/anything_else" not in client.get(_draft_url(world) + "/").get_data(as_text=True)
+
+
+def test_a_comment_on_one_field_of_a_question(client: FlaskClient, world: World) -> None:
+    token = _author(client)
+    item = _draft_url(world) + "/items/fatigue"
+    assert '<option value="text.proxy.fr">' in client.get(item).get_data(as_text=True)
+    response = client.post(
+        _draft_url(world) + "/comments",
+        data={
+            "csrf_token": token,
+            "part_key": "fatigue",
+            "path": "text.proxy.fr",
+            "body": "Plus simple ?",
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/items/fatigue#comments"
+    )
+    assert "on text.proxy.fr" in client.get(item).get_data(as_text=True)

@@ -593,6 +593,11 @@ def _item_page(
             conflict=conflict,
             suggest_form=suggest_form,
             comment_form=cf.CommentForm(),
+            comment_paths=[
+                ("", _("The whole question")),
+                *_suggestable(view, body),
+                ("show_when", _("Skip logic")),
+            ],
             threads=threads,
             changes=changes,
             names=_names(people),
