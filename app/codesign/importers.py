@@ -63,3 +63,23 @@ def to_instrument_yaml(data: bytes, filename: str) -> tuple[str, tuple[str, ...]
         )
     yaml_text, report = importer(data, filename)
     return yaml_text, _notes(report)
+
+
+def _interop(source_format: str) -> Importer:
+    """An XLSForm or FHIR Questionnaire file through ``app.interop`` (issue #16): the YAML it
+    makes and its report's lines (what was mapped, changed or left out, per item)."""
+
+    def read(data: bytes, filename: str) -> tuple[str, list[str]]:
+        from app.interop import InteropError, import_instrument
+
+        try:
+            yaml_text, report = import_instrument(data, source_format, source_name=filename)
+        except InteropError as error:
+            raise Invalid(f"{filename}: {error}", errors={"file": [str(error)]}) from error
+        return yaml_text, report.lines()
+
+    return read
+
+
+for _suffix, _format in ((".xlsx", "xlsform"), (".xls", "xlsform"), (".json", "fhir")):
+    register(_suffix, _interop(_format))

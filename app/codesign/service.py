@@ -54,6 +54,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.instruments.canonical import content_hash
 from app.instruments.loader import Problem, parse_instrument
 from app.instruments.model import Instrument
+from app.instruments.rendering import RenderError, render_instrument
 from app.library import service as library
 from app.library.models import InstrumentVersion
 from app.responses.models import Response
@@ -1813,3 +1814,22 @@ def feedback(
         details={"instrument": instrument_key},
     )
     return report
+
+
+# -- preview ----------------------------------------------------------------------------------
+
+
+def preview_rendering(
+    session: Session, user: StaffUser, study: Study, draft_id: int, language: str, respondent: str
+) -> dict[str, Any]:
+    """The draft as the phone would receive it once published (``render_instrument``, the
+    function behind ``/api/v1/me/instruments``), for one language and respondent. Read-only:
+    the preview keeps answers in the page and sends nothing."""
+    draft = _load(session, user, draft_id)
+    if draft.study_id != study.id:
+        raise NotFound("No such draft in this study.")
+    instrument = _loaded(draft, _document(_parts(session, draft)))
+    try:
+        return render_instrument(instrument, language, respondent)
+    except RenderError as error:
+        raise Invalid(str(error), errors={"language": [str(error)]}) from error

@@ -64,6 +64,8 @@ class Nav:
     audit: bool
     staff: bool
     exports: bool = False  # dataset exports (issue #14): de-identified at one site or more
+    # Co-design (issue #15): patient-group authors and staff who approve instruments.
+    codesign: bool = False
 
 
 def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
@@ -79,6 +81,7 @@ def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
         audit=may(user, Permission.VIEW_AUDIT, study),
         staff=may(user, Permission.MANAGE_STUDY, study),
         exports=may_somewhere(user, Permission.EXPORT_DEIDENTIFIED, study),
+        codesign=any(may_somewhere(user, p, study) for p in access.CO_DESIGN_PERMISSIONS),
     )
 
 

@@ -10,6 +10,7 @@ import * as outbox from './outbox.js';
 import * as router from './router.js';
 import { startChrome } from './chrome.js';
 import { registerScreens } from './screens/index.js';
+import { preview, previewSource, startPreview } from './preview.js';
 import { setJoinToken } from './screens/welcome.js';
 
 /** Registers the service worker (a module worker; scope /app/). Failure only costs offline use. */
@@ -28,7 +29,23 @@ async function startLanguage() {
   return i18n.pickLanguage([saved, holder, ...(navigator.languages || [navigator.language])]);
 }
 
+/**
+ * Preview mode (a staff page frames this shell with ?instrument=<staff URL>): the answer
+ * screens only, in the instrument's language, with no service worker, sign-in or outbox.
+ * @param {string} source
+ */
+async function bootPreview(source) {
+  const start = await startPreview(source);
+  await i18n.setLanguage(preview.instrument.language);
+  registerScreens();
+  history.replaceState(null, '', `${location.pathname}${location.search}#${start}`);
+  const main = /** @type {HTMLElement} */ (document.getElementById('screen'));
+  await router.start(main, (path) => (path.startsWith('/answer/') ? null : start));
+}
+
 async function boot() {
+  const source = previewSource(location);
+  if (source) return bootPreview(source);
   // The invitation token must not stay in the address bar or in history: clear it first.
   const token = auth.joinToken(location.hash);
   if (token) {

@@ -130,3 +130,70 @@ TARGET_VALUES = {
 
 def allowed(method: str, rule: str, role: str, target: str) -> bool:
     return target in ALLOWED[(method, rule)].get(role, set())
+
+
+# -- co-design pages (issue #15) --------------------------------------------------------------
+# Co-designers hold AUTHOR_INSTRUMENTS or APPROVE_INSTRUMENTS (patient-group authors, site
+# coordinators, admins); data managers take no part. Authors write; the draft's owner (the
+# world's patient-group author; the other study's admin) decides on suggestions.
+CO_DESIGNERS = {
+    "admin": _EVERYWHERE,
+    "coord_lyon": _EVERYWHERE,
+    "author": _EVERYWHERE,
+    "other_admin": {"other"},
+}
+AUTHORS = {"admin": _EVERYWHERE, "author": _EVERYWHERE, "other_admin": {"other"}}
+DRAFT_OWNER = {"author": _EVERYWHERE, "other_admin": {"other"}}
+_INSTRUMENTS = "/staff/studies/<slug>/instruments"
+_DRAFT = _INSTRUMENTS + "/drafts/<int:draft_id>"
+for _rule in (
+    _INSTRUMENTS + "/",
+    _INSTRUMENTS + "/diff",
+    _INSTRUMENTS + "/feedback",
+    _INSTRUMENTS + "/preview-app/",
+    _INSTRUMENTS + "/versions/<int:version_id>/download",
+    _DRAFT + "/",
+    _DRAFT + "/items/<part>",
+    _DRAFT + "/check.json",
+    _DRAFT + "/translations",
+    _DRAFT + "/translations.csv",
+    _DRAFT + "/readability",
+    _DRAFT + "/preview",
+    _DRAFT + "/preview.json",
+    _DRAFT + "/publish",
+    _DRAFT + "/download",
+):
+    ALLOWED[("GET", _rule)] = CO_DESIGNERS
+for _rule in (
+    _DRAFT + "/comments",
+    _DRAFT + "/comments/<int:comment_id>/resolve",
+    _DRAFT + "/items/<part>/suggestions",
+    _DRAFT + "/approve",
+    _DRAFT + "/request-changes",
+    _DRAFT + "/publish",
+):
+    ALLOWED[("POST", _rule)] = CO_DESIGNERS
+for _rule in (
+    _INSTRUMENTS + "/new",
+    _INSTRUMENTS + "/from-published",
+    _INSTRUMENTS + "/upload",
+    _DRAFT + "/items",
+    _DRAFT + "/items/<part>",
+    _DRAFT + "/submit",
+    _DRAFT + "/translations",
+    _DRAFT + "/translations/confirm",
+):
+    ALLOWED[("POST", _rule)] = AUTHORS
+ALLOWED[("POST", _DRAFT + "/suggestions/<int:suggestion_id>")] = DRAFT_OWNER
+for _values in TARGET_VALUES.values():
+    _values["part"] = "fatigue"  # an item of the world's diary drafts
+ALLOWED[("GET", _DRAFT + "/settings")] = CO_DESIGNERS
+ALLOWED[("POST", _DRAFT + "/settings")] = AUTHORS
+# The study team (APPROVE_INSTRUMENTS) sets the readability target.
+ALLOWED[("POST", _DRAFT + "/readability")] = {
+    "admin": _EVERYWHERE,
+    "coord_lyon": _EVERYWHERE,
+    "other_admin": {"other"},
+}
+ALLOWED[("GET", _DRAFT + "/items/<part>/remove")] = AUTHORS
+ALLOWED[("POST", _DRAFT + "/items/<part>/remove")] = AUTHORS

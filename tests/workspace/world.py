@@ -167,6 +167,7 @@ def build(session: Session) -> World:
     session.commit()
     assert session.scalar(select(Occurrence.id).limit(1)) is not None
     _past_exports(session, world)
+    _codesign_drafts(session, world)
     return world
 
 
@@ -195,6 +196,31 @@ def _past_exports(session: Session, world: World) -> None:
         session.add(record)
         world.ids[f"{code}:export"] = record.id  # type: ignore[assignment]
     session.commit()
+
+
+def _codesign_drafts(session: Session, world: World) -> None:
+    """Co-design (issue #15): a draft of the diary in each study, owned by its patient-group
+    author (the other study: its admin), with a comment and an open suggestion."""
+    from app.codesign import service as codesign
+
+    diary = session.scalars(
+        select(InstrumentVersion).where(InstrumentVersion.instrument_key == "daily_symptom_diary")
+    ).one()
+    for codes, target, owner in (
+        (("LYON-0001", "LEEDS-0001"), world.study, world.staff["author"]),
+        (("OSLO-0001",), world.other, world.staff["other_admin"]),
+    ):
+        draft = codesign.create_draft_from_published(session, owner, target, diary.id)
+        comment = codesign.add_comment(session, owner, draft.id, "First thoughts")
+        suggestion = codesign.suggest(
+            session, owner, draft.id, "fatigue", "text.self.en", "How tired were you today?"
+        )
+        session.commit()
+        for code in codes:
+            world.ids[f"{code}:draft"] = draft.id
+            world.ids[f"{code}:comment"] = comment.id
+            world.ids[f"{code}:suggestion"] = suggestion.id
+            world.ids[f"{code}:version"] = diary.id
 
 
 def _device(session: Session, person: Any) -> tuple[Any, str]:

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
         adherence,
         admin,
         alerts,
+        codesign,
         exports,
         keys,
         overview,

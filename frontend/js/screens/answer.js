@@ -10,6 +10,7 @@ import * as db from '../db.js';
 import { loadDue, loadInstrument, personName } from '../data.js';
 import { draftKey, loadDraft, saveDraft } from '../drafts.js';
 import { language as uiLanguage, languageName, plural, t, textIn } from '../i18n.js';
+import { preview } from '../preview.js';
 import * as outbox from '../outbox.js';
 import { allSteps, answersToSend, checkStep, numericSummary, visibleSteps } from '../questionnaire.js';
 import { focusHeading, navigate } from '../router.js';
@@ -66,10 +67,13 @@ export const answerScreen = {
     /** @type {Instrument} */
     let instrument;
     try {
-      [due, instrument] = await Promise.all([
-        loadDue().then((r) => r.data),
-        loadInstrument(participantId, params.key, params.version),
-      ]);
+      // A staff preview (preview.js) brings its own instrument and made-up person.
+      [due, instrument] = preview.active
+        ? [{ people: [/** @type {any} */ (preview.person)] }, preview.instrument]
+        : await Promise.all([
+            loadDue().then((r) => r.data),
+            loadInstrument(participantId, params.key, params.version),
+          ]);
     } catch (error) {
       const offline = error instanceof ApiError && error.offline;
       fill(root,
@@ -89,7 +93,7 @@ export const answerScreen = {
     );
     const key = draftKey(participantId, params.key, params.version, occurrenceId);
     /** @type {WorkingDraft} */
-    const draft = (await loadDraft(key)) || {
+    const draft = (preview.active ? preview.drafts.get(key) : await loadDraft(key)) || {
       key,
       id: uuid(),
       participant_id: participantId,
@@ -110,7 +114,8 @@ export const answerScreen = {
     const [queued, sentBefore] = await Promise.all([outbox.records(), db.getAll(STORES.submitted)]);
     const earlier = stored ? null : outbox.earlierAnswer(queued, sentBefore, participantId, params.key, occurrenceId);
     const save = async () => {
-      await saveDraft(draft);
+      if (preview.active) preview.drafts.set(key, draft);
+      else await saveDraft(draft);
       stored = true;
     };
     const banner = () => answeringFor(person, due.people);
@@ -368,6 +373,12 @@ export const answerScreen = {
 
     /** Moves the answers into the outbox (removing the draft in the same step), then sends. */
     const submit = async () => {
+      if (preview.active) {
+        // Never queued or sent: a preview's answers are not study data.
+        preview.drafts.delete(key);
+        drawDone('preview', null);
+        return;
+      }
       const answers = answersToSend(instrument, draft.answers);
       const visibleIds = new Set(visibleSteps(instrument, draft.answers).map((s) => s.item.id));
       /** @type {Record<string, unknown>} */
@@ -421,13 +432,19 @@ export const answerScreen = {
     };
 
     /**
-     * @param {'sent' | 'waiting' | 'failed'} outcome
+     * @param {'sent' | 'waiting' | 'failed' | 'preview'} outcome
      * @param {{waiting: number} | null} result
      * @param {HTMLElement | null} safety the safety message, if a rule fired
      */
     const drawDone = (outcome, result, safety) => {
       const message =
-        outcome === 'sent' ? t('answer.done.sent') : outcome === 'failed' ? t('answer.done.failed') : t('answer.done.queued');
+        outcome === 'preview'
+          ? t('preview.done')
+          : outcome === 'sent'
+            ? t('answer.done.sent')
+            : outcome === 'failed'
+              ? t('answer.done.failed')
+              : t('answer.done.queued');
       fill(root,
         banner(),
         h('h1', { text: t('answer.done.title') }),
