@@ -149,8 +149,8 @@ ENTRIES = [
         body=lambda a: {"site": a["site_code"], "contacts": {"en": "Call 3114."}},
     ),
     # Exports (#14): identified data needs EXPORT_DATA at the sites exported (data managers,
-    # admins); site coordinators export their own sites, de-identified. History and progress
-    # name no site: whoever may export somewhere in the study sees them.
+    # admins); site coordinators export their own sites, de-identified. The history names no
+    # site (rows are filtered); one export is seen by whoever may export all its sites.
     Entry(
         "POST",
         f"{S}/exports/",
@@ -162,7 +162,11 @@ ENTRIES = [
         },
     ),
     Entry("GET", f"{S}/exports/", staff_at(study_wide=("admin", *SITE_SCOPED))),
-    Entry("GET", f"{S}/exports/<export_id>", staff_at(study_wide=("admin", *SITE_SCOPED))),
+    Entry(
+        "GET",
+        f"{S}/exports/<export_id>",
+        staff_at(site_scoped=SITE_SCOPED, study_wide=("admin",)),
+    ),
     # Staff, participants of a site
     Entry("GET", f"{S}/participants/", staff_at(study_wide=("admin", *SITE_SCOPED))),
     Entry(
@@ -488,15 +492,20 @@ def _build(app, session):  # type: ignore[no-untyped-def]
         )
         assert occurrences[(scope, "adult")], scope
         assert occurrences[(scope, "child")], scope
-    exports = {}
-    for slug, builder in builders.items():
-        made = builder.post(
+    exports = {}  # one export of each scope's site: site-scoped exporters see their own only
+    for scope, p in people.items():
+        slug = p["study"].slug
+        made = builders[slug].post(
             f"/api/v1/studies/{slug}/exports/",
-            json={"recovery_key": recovery_keys[slug], "formats": ["csv"]},
+            json={
+                "recovery_key": recovery_keys[slug],
+                "formats": ["csv"],
+                "sites": [p["site_code"]],
+            },
         )
         assert made.status_code == 200, made.get_json()
         made.get_data()  # the ZIP streams: reading it to the end completes the export
-        exports[slug] = made.headers["X-Chorus-Export-Id"]
+        exports[scope] = made.headers["X-Chorus-Export-Id"]
     with app.app_context():
         from app.web.pwa import current_bundle
 
@@ -546,7 +555,7 @@ def _build(app, session):  # type: ignore[no-untyped-def]
             "child_id": p["child"].id,
             "link": p["link"],
             "recovery_key": recovery_keys[p["study"].slug],
-            "export_id": exports[p["study"].slug],
+            "export_id": exports[scope],
         }
         for scope, p in people.items()
     }

@@ -81,7 +81,7 @@ def test_data_manager_exports_csv_and_spss_and_finds_it_in_the_history(
         for entry in manifest["files"]:
             assert hashlib.sha256(bundle.read(entry["path"])).hexdigest() == entry["sha256"]
         names = set(bundle.namelist())
-    assert {"data/phq9-1.0.0.csv", "native/phq9-1.0.0.sav", "syntax/phq9-1.0.0.sps"} <= names
+    assert {"data/phq9-1.1.0.csv", "native/phq9-1.1.0.sav", "syntax/phq9-1.1.0.sps"} <= names
     assert manifest["counts"]["responses"] == 2
 
     # The page stayed, and its live region followed the export to the end.

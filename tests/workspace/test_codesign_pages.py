@@ -224,7 +224,7 @@ def test_feedback_shows_rates_per_item_never_who(client: FlaskClient, world: Wor
     html = client.get(BASE + "/feedback", query_string={"instrument": "phq9"}).get_data(
         as_text=True
     )
-    assert 'data-version="1.0.0"' in html and 'data-item="phq9_9"' in html
+    assert 'data-version="1.1.0"' in html and 'data-item="phq9_9"' in html
     assert "LYON-0001" not in html
 
 

@@ -186,7 +186,7 @@ def test_download_then_history_lists_it_with_its_manifest_checksum_and_progress(
         manifest = json.loads(manifest_bytes)
         for entry in manifest["files"]:
             assert hashlib.sha256(bundle.read(entry["path"])).hexdigest() == entry["sha256"]
-    assert {"native/phq9-1.0.0.sav", "syntax/phq9-1.0.0.sps"} <= names
+    assert {"native/phq9-1.1.0.sav", "syntax/phq9-1.1.0.sps"} <= names
     checksum = hashlib.sha256(manifest_bytes).hexdigest()
 
     progress = client.get(f"{BASE}/{export_token}/progress.json").get_json()
