@@ -81,7 +81,7 @@ def news(slug: str) -> str | Response | tuple[str, int]:
                 "language": form.language.data,
             }
         else:
-            try:
+            with forms.saving(form, field="title") as change:
                 news_workspace.post(
                     db_session(),
                     staff(),
@@ -91,11 +91,7 @@ def news(slug: str) -> str | Response | tuple[str, int]:
                     title=form.title.data or "",
                     body=form.body.data or "",
                 )
-            except ChorusError as error:
-                db.session.rollback()
-                forms.attach_errors(form, error.errors or {"title": [error.message]})
-            else:
-                db.session.commit()
+            if change.saved:
                 flash(_("News posted."))
                 return redirect(url_for("site.news", slug=slug))
     if form.errors or form.form_errors:

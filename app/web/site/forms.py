@@ -4,6 +4,8 @@ gettext strings, translated when rendered."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -30,6 +32,9 @@ from wtforms.validators import (
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.errors import ChorusError
+from app.extensions import db
 
 # The participant app ships these languages; the letter is printed in one of them.
 PARTICIPANT_LANGUAGES = [
@@ -142,6 +147,34 @@ def attach_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
             field.errors = [*field.errors, *texts]
         else:
             form.form_errors.extend(texts)
+
+
+class Change:
+    """What `saving` tells its caller: whether the service's change was committed."""
+
+    saved = False
+
+
+@contextmanager
+def saving(form: FlaskForm, *, field: str) -> Iterator[Change]:
+    """Runs the service call in its block as one change: commits it, or, when the service
+    refuses (a ChorusError), rolls back and puts the reasons beside the fields they name
+    (on `field` when they name none) so the page is shown again with them.
+
+        with forms.saving(form, field="code") as change:
+            workspace.enrol(...)
+        if change.saved:
+            return redirect(...)
+    """
+    change = Change()
+    try:
+        yield change
+    except ChorusError as error:
+        db.session.rollback()
+        attach_errors(form, error.errors or {field: [error.message]})
+        return
+    db.session.commit()
+    change.saved = True
 
 
 class NewsForm(FlaskForm):

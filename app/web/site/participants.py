@@ -84,7 +84,7 @@ def enrol(slug: str) -> Response | str | tuple[str, int]:
     if len(sites) == 1 and not form.site.data:
         form.site.data = sites[0].code
     if form.validate_on_submit():
-        try:
+        with forms.saving(form, field="code") as change:
             participant = workspace.enrol(
                 db_session(),
                 staff(),
@@ -97,11 +97,7 @@ def enrol(slug: str) -> Response | str | tuple[str, int]:
                 arm=form.arm.data or None,
                 nickname=form.nickname.data or None,
             )
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"code": [error.message]})
-        else:
-            db.session.commit()
+        if change.saved:
             flash(_("Participant %(code)s enrolled.", code=participant.code))
             return redirect(url_for("site.invite", slug=slug, code=participant.code))
     status = 422 if form.errors or form.form_errors else 200
@@ -150,7 +146,7 @@ def invite(slug: str, code: str) -> str | tuple[str, int]:
     form = forms.InviteForm()
     if form.validate_on_submit():
         cfg = settings()
-        try:
+        with forms.saving(form, field="valid_for_days") as change:
             person, issued = workspace.invite(
                 db_session(),
                 staff(),
@@ -160,10 +156,7 @@ def invite(slug: str, code: str) -> str | tuple[str, int]:
                 pepper=cfg.secret_key,
                 base_url=cfg.base_url,
             )
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"valid_for_days": [error.message]})
-        else:
+        if change.saved:
             qr = _qr_data_uri(issued.link)
             with force_locale(person.language.split("-")[0]):
                 letter = Markup(  # noqa: S704 - our own template, autoescaped
@@ -193,7 +186,7 @@ def invite_caregiver(slug: str, code: str, caregiver_id: int) -> str | tuple[str
     form = forms.InviteForm()
     if form.validate_on_submit():
         cfg = settings()
-        try:
+        with forms.saving(form, field="valid_for_days") as change:
             person, caregiver, issued = workspace.invite_caregiver(
                 db_session(),
                 staff(),
@@ -204,10 +197,7 @@ def invite_caregiver(slug: str, code: str, caregiver_id: int) -> str | tuple[str
                 pepper=cfg.secret_key,
                 base_url=cfg.base_url,
             )
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"valid_for_days": [error.message]})
-        else:
+        if change.saved:
             qr = _qr_data_uri(issued.link)
             with force_locale(caregiver.language.split("-")[0]):
                 letter = Markup(  # noqa: S704 - our own template, autoescaped
@@ -309,7 +299,7 @@ def add_timetable_pause(slug: str, code: str) -> Response | tuple[str, int]:
     study = _study(slug, Permission.MANAGE_PARTICIPANTS)
     form = forms.TimetablePauseForm()
     if form.validate_on_submit():
-        try:
+        with forms.saving(form, field="starts_on") as change:
             workspace.add_timetable_pause(
                 db_session(),
                 staff(),
@@ -319,11 +309,7 @@ def add_timetable_pause(slug: str, code: str) -> Response | tuple[str, int]:
                 ends_on=form.ends_on.data,
                 reason=form.reason.data or "",
             )
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"starts_on": [error.message]})
-        else:
-            db.session.commit()
+        if change.saved:
             flash(_("Reminders paused for those days."))
             return redirect(url_for("site.participant", slug=slug, code=code))
     detail = workspace.participant_detail(db_session(), staff(), study, code, utcnow())
@@ -382,15 +368,11 @@ def pause(slug: str, code: str) -> Response | str | tuple[str, int]:
     )
     form = forms.PauseForm()
     if form.validate_on_submit():
-        try:
+        with forms.saving(form, field="until") as change:
             workspace.pause(
                 db_session(), staff(), study, code, form.until.data, form.reason.data or ""
             )
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"until": [error.message]})
-        else:
-            db.session.commit()
+        if change.saved:
             flash(_("Participant paused."))
             return redirect(url_for("site.participant", slug=slug, code=code))
     status = 422 if form.errors else 200
@@ -407,13 +389,9 @@ def withdraw(slug: str, code: str) -> Response | str | tuple[str, int]:
     )
     form = forms.WithdrawForm()
     if form.validate_on_submit():
-        try:
+        with forms.saving(form, field="reason") as change:
             workspace.withdraw(db_session(), staff(), study, code, form.reason.data or "")
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"reason": [error.message]})
-        else:
-            db.session.commit()
+        if change.saved:
             flash(_("Participant %(code)s withdrawn.", code=code))
             return redirect(url_for("site.participant", slug=slug, code=code))
     status = 422 if form.errors else 200
@@ -429,7 +407,7 @@ def add_caregiver(slug: str, code: str) -> Response | str | tuple[str, int]:
     )
     form = forms.CaregiverForm()
     if form.validate_on_submit():
-        try:
+        with forms.saving(form, field="display_name") as change:
             workspace.add_caregiver(
                 db_session(),
                 staff(),
@@ -440,11 +418,7 @@ def add_caregiver(slug: str, code: str) -> Response | str | tuple[str, int]:
                 time_zone=(form.time_zone.data or "").strip(),
                 caregiver_role=form.caregiver_role.data or "",
             )
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"display_name": [error.message]})
-        else:
-            db.session.commit()
+        if change.saved:
             flash(_("Caregiver linked."))
             return redirect(url_for("site.participant", slug=slug, code=code))
     status = 422 if form.errors else 200

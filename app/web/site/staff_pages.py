@@ -8,7 +8,6 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from app.access import Permission
-from app.errors import ChorusError
 from app.extensions import db
 from app.web.site import forms
 from app.web.site.blueprint import bp, page, signed_in, staff
@@ -28,7 +27,7 @@ def staff_members(slug: str) -> str | tuple[str, int]:
     ]
     added = None
     if form.validate_on_submit():
-        try:
+        with forms.saving(form, field="email") as change:
             added = workspace.add_member(
                 db_session(),
                 staff(),
@@ -38,10 +37,7 @@ def staff_members(slug: str) -> str | tuple[str, int]:
                 role=form.role.data or "",
                 site_code=form.site.data or "",
             )
-        except ChorusError as error:
-            db.session.rollback()
-            forms.attach_errors(form, error.errors or {"email": [error.message]})
-        else:
+        if change.saved:
             rows = workspace.members(db_session(), staff(), study)
             form = forms.StaffForm(formdata=None)
             form.site.choices = [SelectChoice("", _("Every site"))] + [
