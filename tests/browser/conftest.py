@@ -195,13 +195,18 @@ def pwa_world(db_session: Session, live_server: LiveServer) -> PwaWorld:
     return PwaWorld(study, adult, lea, sam, caregiver, invite, recovery)
 
 
-def eventually(check: Callable[[], bool], what: str, seconds: float = TIMEOUT_MS / 1000) -> None:
+def eventually(
+    check: Callable[[], bool],
+    what: str | Callable[[], str],
+    seconds: float = TIMEOUT_MS / 1000,
+) -> None:
     """Polls `check` (e.g. a database count) until it holds, for things the page does in the
-    background, such as the outbox sending."""
+    background, such as the outbox sending. `what` may be a callable, to describe the state
+    found at the deadline."""
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
         time.sleep(0.1)
 
 

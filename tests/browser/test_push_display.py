@@ -24,31 +24,50 @@ def test_push_notice_is_shown_and_replaced_by_tag(
     sign_in(page, pwa_world.invite(pwa_world.adult))
     page.locator("html[data-offline-ready='true']").wait_for(state="attached")
     cdp = context.new_cdp_session(page)
-    registration_ids: list[str] = []
+    # As Chromium's own push test does: deliver only to a registration whose worker version
+    # DevTools reports as activated (a page being controlled is not proof the registration is
+    # stored yet, and DevTools drops a push for one that is not, silently).
+    versions: dict[str, dict[str, Any]] = {}
+    errors: list[str] = []
     cdp.on(
-        "ServiceWorker.workerRegistrationUpdated",
-        lambda event: registration_ids.extend(r["registrationId"] for r in event["registrations"]),
+        "ServiceWorker.workerVersionUpdated",
+        lambda event: versions.update({v["versionId"]: v for v in event["versions"]}),
+    )
+    cdp.on(
+        "ServiceWorker.workerErrorReported",
+        lambda event: errors.append(event["errorMessage"]["errorMessage"]),
     )
     cdp.send("ServiceWorker.enable")
-    for _ in range(100):  # events arrive while Playwright waits, not while Python sleeps
-        if registration_ids:
+
+    def activated() -> list[str]:
+        return [v["registrationId"] for v in versions.values() if v["status"] == "activated"]
+
+    for _ in range(200):  # events arrive while Playwright waits, not while Python sleeps
+        if activated():
             break
         page.wait_for_timeout(50)
-    assert registration_ids, "no service worker registration reported"
+    assert activated(), f"no activated service worker reported: {versions}"
+    registration_id = activated()[0]
+
+    def state() -> str:
+        """What a failure message needs to be diagnosed from a CI log alone."""
+        return f"versions={list(versions.values())} worker errors={errors}"
 
     def push(payload: dict[str, str]) -> None:
         cdp.send(
             "ServiceWorker.deliverPushMessage",
             {
                 "origin": live_server.url,
-                "registrationId": registration_ids[0],
+                "registrationId": registration_id,
                 "data": json.dumps(payload),
             },
         )
 
     notice = {"v": "1", "kind": "reminder", "lang": "en", "tag": "occurrence-7"}
     push({**notice, "title": "Chorus", "body": "Your diary is ready.", "url": "/app/#/today"})
-    eventually(lambda: len(page.evaluate(NOTIFICATIONS)) == 1, "the first notice")
+    eventually(
+        lambda: len(page.evaluate(NOTIFICATIONS)) == 1, lambda: f"the first notice; {state()}"
+    )
     push(
         {
             **notice,
@@ -59,7 +78,7 @@ def test_push_notice_is_shown_and_replaced_by_tag(
     )
     eventually(
         lambda: [n["body"] for n in page.evaluate(NOTIFICATIONS)] == ["A reminder: your diary."],
-        "the second notice to replace the first",
+        lambda: f"the second notice to replace the first; {state()}",
     )
     [shown] = page.evaluate(NOTIFICATIONS)
     assert shown["tag"] == "occurrence-7"
