@@ -5,6 +5,7 @@ re-sent notice replace the first instead of piling up. Delivered through the Dev
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tests.browser.conftest import PwaWorld, eventually, sign_in
@@ -24,9 +25,8 @@ def test_push_notice_is_shown_and_replaced_by_tag(
     sign_in(page, pwa_world.invite(pwa_world.adult))
     page.locator("html[data-offline-ready='true']").wait_for(state="attached")
     cdp = context.new_cdp_session(page)
-    # As Chromium's own push test does: deliver only to a registration whose worker version
-    # DevTools reports as activated (a page being controlled is not proof the registration is
-    # stored yet, and DevTools drops a push for one that is not, silently).
+    # As Chromium's own push test does: deliver to the registration whose worker version
+    # DevTools reports as activated.
     versions: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
     cdp.on(
@@ -53,32 +53,43 @@ def test_push_notice_is_shown_and_replaced_by_tag(
         """What a failure message needs to be diagnosed from a CI log alone."""
         return f"versions={list(versions.values())} worker errors={errors}"
 
-    def push(payload: dict[str, str]) -> None:
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {
-                "origin": live_server.url,
-                "registrationId": registration_id,
-                "data": json.dumps(payload),
-            },
-        )
+    def push_until(payload: dict[str, str], shown: Callable[[], bool], what: str) -> None:
+        """Delivers like a push service. DevTools' delivery is fire-and-forget, and about one
+        run in twenty here loses the first message to an activated, running worker that shows
+        the very same message when it is delivered again; so an unseen message is delivered
+        again, at most three times in all. The tag makes a repeat harmless, and what is checked
+        is what the worker shows."""
+        for _ in range(3):
+            cdp.send(
+                "ServiceWorker.deliverPushMessage",
+                {
+                    "origin": live_server.url,
+                    "registrationId": registration_id,
+                    "data": json.dumps(payload),
+                },
+            )
+            try:
+                eventually(shown, what, seconds=7)
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"{what} was never shown; {state()}")
 
     notice = {"v": "1", "kind": "reminder", "lang": "en", "tag": "occurrence-7"}
-    push({**notice, "title": "Chorus", "body": "Your diary is ready.", "url": "/app/#/today"})
-    eventually(
-        lambda: len(page.evaluate(NOTIFICATIONS)) == 1, lambda: f"the first notice; {state()}"
+    push_until(
+        {**notice, "title": "Chorus", "body": "Your diary is ready.", "url": "/app/#/today"},
+        lambda: [n["body"] for n in page.evaluate(NOTIFICATIONS)] == ["Your diary is ready."],
+        "the first notice",
     )
-    push(
+    push_until(
         {
             **notice,
             "title": "Chorus",
             "body": "A reminder: your diary.",
             "url": "https://evil.example/",
-        }
-    )
-    eventually(
+        },
         lambda: [n["body"] for n in page.evaluate(NOTIFICATIONS)] == ["A reminder: your diary."],
-        lambda: f"the second notice to replace the first; {state()}",
+        "the second notice, replacing the first",
     )
     [shown] = page.evaluate(NOTIFICATIONS)
     assert shown["tag"] == "occurrence-7"
