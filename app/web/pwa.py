@@ -22,6 +22,8 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 
+from app.participants.preferences import APP_LANGUAGES
+
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 PREFIX = "/app"
 # Only these folders and suffixes ship: frontend/README.md, frontend/tools/ and anything else
@@ -182,7 +184,17 @@ def build_bundle(root: Path = FRONTEND) -> Bundle:
             )
             for name in names
         },
-        shell=_asset(render("index.html", {"<!--__CHORUS_MODULEPRELOAD__-->": preload}), ".html"),
+        shell=_asset(
+            render(
+                "index.html",
+                {
+                    "<!--__CHORUS_MODULEPRELOAD__-->": preload,
+                    # The app's UI languages: the one list, read by frontend/js/i18n.js.
+                    "__CHORUS_LANGUAGES__": " ".join(APP_LANGUAGES),
+                },
+            ),
+            ".html",
+        ),
         worker=_asset(
             render(
                 "sw.js",

@@ -376,7 +376,7 @@ export const answerScreen = {
       if (preview.active) {
         // Never queued or sent: a preview's answers are not study data.
         preview.drafts.delete(key);
-        drawDone('preview', null);
+        drawDone('preview', null, null);
         return;
       }
       const answers = answersToSend(instrument, draft.answers);
