@@ -77,11 +77,12 @@ class Bundle:
 
 def shrink_js(source: bytes) -> bytes:
     """Blanks the lines that are only comments (the JSDoc kept in the source for readers and
-    type checkers): about a third of the gzipped first load, and line numbers stay the same.
-    Anything unusual ships the file as it is: a multi-line template literal (a line with an
-    odd number of backticks), or code after a block comment's end on the same line."""
+    type checkers) and strips indentation: about a third of the gzipped first load, and line
+    numbers stay the same. Anything unusual ships the file as it is: a multi-line template
+    literal (a line with an odd number of backticks), a line ending in a backslash (a string
+    going on), or code after a block comment's end on the same line."""
     lines = source.decode("utf-8").split("\n")
-    if any(line.count("`") % 2 for line in lines):
+    if any(line.count("`") % 2 or line.rstrip().endswith("\\") for line in lines):
         return source
     out = []
     in_block = False
@@ -97,7 +98,7 @@ def shrink_js(source: bytes) -> bytes:
         elif stripped.startswith("//"):
             out.append("")
         else:
-            out.append(line.rstrip())
+            out.append(stripped)
     return "\n".join(out).encode("utf-8")
 
 

@@ -25,9 +25,11 @@ function deviceLabel() {
 
 /**
  * Exchanges an invitation (link token or typed code) for this phone's credential and stores it.
- * Rejects with ApiError (401: the link or code does not work; 429: too many tries).
+ * The answer also carries what GET /me and GET /me/due would say, so Today can be drawn
+ * without two more round trips. Rejects with ApiError (401: the link or code does not work;
+ * 429: too many tries).
  * @param {{token?: string, code?: string}} secret
- * @returns {Promise<import('./api.js').DeviceCredential>}
+ * @returns {Promise<{me: import('./data.js').Me, due: {people: import('./data.js').PersonDue[]}}>}
  */
 export async function redeem(secret) {
   const body = { ...secret, device_label: deviceLabel() };
@@ -41,7 +43,7 @@ export async function redeem(secret) {
   if (globalThis.caches) await caches.delete(API_CACHE);
   await saveCredential(credential);
   signedInNow = true;
-  return credential;
+  return { me: answer.me, due: answer.due };
 }
 
 /** @returns {boolean} whether this phone holds a credential (as last read or set) */

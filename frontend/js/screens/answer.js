@@ -71,7 +71,7 @@ export const answerScreen = {
       [due, instrument] = preview.active
         ? [{ people: [/** @type {any} */ (preview.person)] }, preview.instrument]
         : await Promise.all([
-            loadDue().then((r) => r.data),
+            loadDue({ fresh: true }).then((r) => r.data),
             loadInstrument(participantId, params.key, params.version),
           ]);
     } catch (error) {

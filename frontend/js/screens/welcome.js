@@ -4,7 +4,7 @@
 import { ApiError } from '../api.js';
 import * as auth from '../auth.js';
 import { STORES } from '../config.js';
-import { loadMe } from '../data.js';
+import { useSignInDue } from '../data.js';
 import * as db from '../db.js';
 import * as i18n from '../i18n.js';
 import { t } from '../i18n.js';
@@ -40,18 +40,22 @@ function refusal(error, how) {
   return t('welcome.error.unknown');
 }
 
-/** After a successful redeem: remember the study's language for this person, go to Today. */
-async function afterSignIn() {
+/**
+ * After a successful redeem: remember the study's language for this person, go to Today, which
+ * draws the due list the redeem answer carried (no further round trip).
+ * @param {{me: import('../data.js').Me, due: {people: import('../data.js').PersonDue[]}}} signedIn
+ */
+async function afterSignIn({ me, due }) {
   outbox.retrySignedOut().catch(() => undefined);
   try {
-    const me = await loadMe();
     await db.put(STORES.kv, 'holder_language', me.language);
     if (!(await i18n.savedLanguage())) {
       await i18n.setLanguage(i18n.pickLanguage([me.language, i18n.language()]));
     }
   } catch {
-    // Today will try again; the sign-in itself worked.
+    // The browser's language stays; the sign-in itself worked.
   }
+  useSignInDue(due);
   navigate('/today', { replace: true });
 }
 
@@ -66,14 +70,16 @@ export const joinScreen = {
       return;
     }
     root.append(h('h1', { text: t('join.title') }), h('p', { text: t('join.wait') }));
+    /** @type {Awaited<ReturnType<typeof auth.redeem>>} */
+    let signedIn;
     try {
-      await auth.redeem({ token });
+      signedIn = await auth.redeem({ token });
     } catch (error) {
       linkError = refusal(error, 'link');
       navigate(auth.signedIn() ? '/today' : '/welcome', { replace: true });
       return;
     }
-    await afterSignIn();
+    await afterSignIn(signedIn);
   },
 };
 
@@ -121,8 +127,7 @@ export const welcomeScreen = {
       }
       submit.disabled = true;
       try {
-        await auth.redeem({ code });
-        await afterSignIn();
+        await afterSignIn(await auth.redeem({ code }));
       } catch (problem) {
         showError(refusal(problem, 'code'));
         input.focus();
