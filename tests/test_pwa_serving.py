@@ -158,7 +158,12 @@ def test_modulepreload_covers_the_static_import_graph_only(tmp_path: Path) -> No
         "index.html": "<!--__CHORUS_MODULEPRELOAD__-->",
         "sw.js": "",
         "manifest.webmanifest": "{}",
-        "js/main.js": "import { a } from './a.js';\nimport {\n  b,\n} from './screens/b.js';\n",
+        "js/main.js": (
+            "import { a } from './a.js';\nimport {\n  b,\n} from './screens/b.js';\n"
+            "import('./app.js').then((app) => app.start());\n"
+        ),
+        "js/app.js": "import { a } from './a.js';\nimport { e } from './e.js';\n",
+        "js/e.js": "",
         "js/a.js": "export const a = 1;\nconst later = () => import('./lazy.js');\n",
         "js/screens/b.js": "import '../c.js';\nexport * from '../d.js';\nexport const b = 2;\n",
         "js/c.js": "",
@@ -174,7 +179,17 @@ def test_modulepreload_covers_the_static_import_graph_only(tmp_path: Path) -> No
         line.split(f"/app/v/{bundle.release}/", 1)[1].removesuffix('">')
         for line in bundle.shell.body.decode().splitlines()
     ]
-    assert preloaded == ["js/main.js", "js/a.js", "js/c.js", "js/d.js", "js/screens/b.js"]
+    # main.js's graph first, then what main.js itself imports on demand (app.js and its graph);
+    # a dynamic import anywhere else (a.js's lazy.js) stays out.
+    assert preloaded == [
+        "js/main.js",
+        "js/a.js",
+        "js/c.js",
+        "js/d.js",
+        "js/screens/b.js",
+        "js/app.js",
+        "js/e.js",
+    ]
 
 
 @pytest.mark.parametrize("path", ["/app", "/app/"])
@@ -198,7 +213,7 @@ def test_first_load_stays_within_30_kb_gzip() -> None:
     # a screen loads with import() is not counted. bench/pwa_first_load.py measures the wire.
     bundle = pwa.load_bundle()
     files = {name: (pwa.FRONTEND / name).read_bytes() for name in pwa.shipped_files(pwa.FRONTEND)}
-    first = [*pwa.static_module_graph(files, "js/main.js"), "css/app.css"]
+    first = [*pwa.first_load_modules(files, "js/main.js"), "css/app.css"]
     sizes = [bundle.shell, *(bundle.assets[name] for name in first)]
     total = sum(len(asset.gzipped or asset.body) for asset in sizes)
     assert total <= 30 * 1024, f"{total / 1024:.1f} KB"

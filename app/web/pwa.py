@@ -128,6 +128,23 @@ _STATIC_IMPORT = re.compile(
 )
 
 
+# `import('./app.js')`: loads on demand (only the entry's own are part of the first load).
+_DYNAMIC_IMPORT = re.compile(r"""\bimport\(\s*['"](\.{1,2}/[^'"]+)['"]\s*\)""")
+
+
+def first_load_modules(files: Mapping[str, bytes], entry: str) -> list[str]:
+    """What the entry needs at start: its static graph, then the static graph of each module
+    the entry itself loads with import() (main.js starts the redeem before app.js is there);
+    screens loaded with import() elsewhere stay out."""
+    modules = static_module_graph(files, entry)
+    source = files.get(entry, b"").decode("utf-8")
+    for target in _DYNAMIC_IMPORT.findall(source):
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(entry), target))
+        if name in files:
+            modules += [m for m in static_module_graph(files, name) if m not in modules]
+    return modules
+
+
 def static_module_graph(files: Mapping[str, bytes], entry: str) -> list[str]:
     """The modules reachable from `entry` through static imports: entry first, then sorted."""
     seen = {entry}
@@ -154,11 +171,11 @@ def build_bundle(root: Path = FRONTEND) -> Bundle:
     release = digest.hexdigest()[:16]
     base = f"{PREFIX}/v/{release}"
     # One <link rel=modulepreload> per module main.js needs at start: the browser fetches the
-    # whole static module graph in parallel instead of discovering it import by import (round
-    # trips hurt on slow 4G). Screens loaded with import() stay out of the first load.
+    # whole module graph in parallel instead of discovering it import by import (round trips
+    # hurt on slow 4G), main.js's own graph first. Screens loaded with import() stay out.
     preload = "\n".join(
         f'    <link rel="modulepreload" href="{base}/{name}">'
-        for name in static_module_graph(raw, "js/main.js")
+        for name in first_load_modules(raw, "js/main.js")
     )
     # The English strings are always fetched (every other language falls back to them) and
     # only after main.js has run: fetch them alongside the modules instead.

@@ -140,7 +140,8 @@ export async function warmUp(due) {
   const jobs = [request('/me').then(() => 1, () => 0), request('/me/due').then(() => 1, () => 0)];
   for (const person of due.people) {
     for (const item of person.instruments) {
-      jobs.push(loadInstrument(person.participant_id, item.key, item.version).then(() => 1, () => 0));
+      // Never an early copy (loadInstrument): this request must go through the worker.
+      jobs.push(request(instrumentPath(person.participant_id, item.key, item.version)).then(() => 1, () => 0));
     }
   }
   const done = await Promise.all(jobs);

@@ -12,17 +12,17 @@ import * as outbox from '../outbox.js';
 import { navigate } from '../router.js';
 import { announce, h } from '../ui.js';
 
-/** @type {string | null} */
-let pendingToken = null;
+/** @type {ReturnType<typeof auth.redeem> | null} */
+let pendingSignIn = null;
 /** @type {string | null} an error from the link, shown on the welcome screen */
 let linkError = null;
 
 /**
- * main.js hands over the token it took out of the address bar.
- * @param {string} token
+ * main.js redeems the token it took out of the address bar and hands the attempt over.
+ * @param {ReturnType<typeof auth.redeem>} attempt
  */
-export function setJoinToken(token) {
-  pendingToken = token;
+export function setJoinAttempt(attempt) {
+  pendingSignIn = attempt;
 }
 
 /**
@@ -63,9 +63,9 @@ async function afterSignIn({ me, due }) {
 export const joinScreen = {
   public: true,
   async render(root) {
-    const token = pendingToken;
-    pendingToken = null;
-    if (!token) {
+    const attempt = pendingSignIn;
+    pendingSignIn = null;
+    if (!attempt) {
       navigate('/welcome', { replace: true });
       return;
     }
@@ -73,7 +73,7 @@ export const joinScreen = {
     /** @type {Awaited<ReturnType<typeof auth.redeem>>} */
     let signedIn;
     try {
-      signedIn = await auth.redeem({ token });
+      signedIn = await attempt;
     } catch (error) {
       linkError = refusal(error, 'link');
       navigate(auth.signedIn() ? '/today' : '/welcome', { replace: true });
