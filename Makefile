@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 LOCK   := requirements.lock
+# The frontend's lint and type-check tools, exactly as frontend/package-lock.json pins them.
+NPM_STAMP := frontend/node_modules/.installed
 
 .PHONY: run test lint format bench stress lock lock-check clean messages
 
@@ -39,10 +41,18 @@ run: $(STAMP)
 test: lock-check $(STAMP) lint
 	$(BIN)/pytest
 
-lint: $(STAMP)
+# `npm ci` only when node_modules is missing or older than package.json or its lock: it wipes
+# node_modules and installs exactly the lock (integrity-checked); otherwise nothing to do.
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+## lint: ruff, ruff format and mypy on the Python; eslint and tsc --checkJs on frontend/
+lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check app tests bench stress tools
 	$(BIN)/ruff format --check app tests bench stress tools
 	$(BIN)/mypy
+	cd frontend && npm run --silent lint
 
 format: $(STAMP)
 	$(BIN)/ruff format app tests bench stress tools
@@ -64,4 +74,4 @@ stress: $(STAMP)
 	$(BIN)/python -m stress
 
 clean:
-	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache frontend/node_modules

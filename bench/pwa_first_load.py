@@ -13,7 +13,7 @@ a WSGI counter on the server gives the gzip bodies alone, and everything the wor
 in the background to precache the release. Times are ``performance.now()`` marks taken in the
 page by a MutationObserver (from navigation start): Today usable, first question usable. The
 taps are made by the script as soon as their targets appear. The issue's budget: HTML + JS +
-CSS within 50 KB gzip; the exit status is 1 when it is exceeded.
+CSS within 30 KB gzip; the exit status is 1 when it is exceeded.
 
 Caveat: the emulation applies to the page's requests; the service worker's background precache
 (it starts once the shell has loaded) is not throttled by it. On a real link it shares the
@@ -38,7 +38,10 @@ from typing import Any
 NAME = "pwa_first_load"
 DESCRIPTION = "PWA first load: gzip bytes and time to a usable first question, slow 4G vs none"
 
-BUDGET_BYTES = 50 * 1024
+BUDGET_BYTES = 30 * 1024
+# The issue's target: the first question usable within 1.5 s on slow 4G (reported, not enforced:
+# wall-clock times move with the machine's load).
+TARGET_MS = 1500
 # (figure, value, baseline, ratio) rows for `make bench`'s summary table, filled by main().
 summary: list[tuple[str, str, str, str]] = []
 SLOW_4G = {
@@ -400,7 +403,7 @@ def main(argv: list[str]) -> int:
         f" {_kb(_median(slow, lambda r: r.worker_bytes)):>9}"
     )
     verdict = "within" if assets <= BUDGET_BYTES else "OVER"
-    print(f"  HTML + JS + CSS gzip: {_kb(assets)}, {verdict} the 50 KB budget")
+    print(f"  HTML + JS + CSS gzip: {_kb(assets)}, {verdict} the 30 KB budget")
     print()
     print(f"  {'time, ms':<32} {'baseline':>9} {'slow 4G':>9} {'ratio':>7}")
     for label, get in (
@@ -423,6 +426,10 @@ def main(argv: list[str]) -> int:
         )
     )
     question = (_median(slow, lambda r: r.question_ms), _median(base, lambda r: r.question_ms))
+    target = "within" if question[0] <= TARGET_MS else "OVER"
+    print(
+        f"  first question usable on slow 4G: {question[0]:.0f} ms, {target} the issue's target of {TARGET_MS} ms"
+    )
     summary.append(
         (
             "first question usable, slow 4G",

@@ -125,23 +125,23 @@ sw.addEventListener('sync', (/** @type {any} */ event) => {
 
 sw.addEventListener('push', (event) => {
   /** @type {{title?: string, body?: string, tag?: string, url?: string}} */
-  let notice = {};
+  let notice;
   try {
     notice = event.data ? event.data.json() : {};
   } catch {
     notice = {};
   }
-  event.waitUntil(
-    sw.registration.showNotification(notice.title || 'Chorus', {
-      body: notice.body || '',
-      tag: notice.tag || 'chorus',
-      // A notice with the same tag replaces the earlier one; renotify makes the replacement
-      // still alert the participant (it is a new reminder, not a silent update).
-      renotify: Boolean(notice.tag),
-      icon: `${PRECACHE.find((u) => u.endsWith('/icons/icon-192.png')) || ''}`,
-      data: { url: safeAppUrl(notice.url) },
-    }),
-  );
+  /** @type {NotificationOptions & {renotify?: boolean}} renotify: Chromium has it, TS's lib not yet */
+  const options = {
+    body: notice.body || '',
+    tag: notice.tag || 'chorus',
+    // A notice with the same tag replaces the earlier one; renotify makes the replacement
+    // still alert the participant (it is a new reminder, not a silent update).
+    renotify: Boolean(notice.tag),
+    icon: `${PRECACHE.find((u) => u.endsWith('/icons/icon-192.png')) || ''}`,
+    data: { url: safeAppUrl(notice.url) },
+  };
+  event.waitUntil(sw.registration.showNotification(notice.title || 'Chorus', options));
 });
 
 /**

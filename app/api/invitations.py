@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.api import Blueprint
+from app.api.me import due_of, me_of
 from app.api.participant_schemas import DeviceCredentialSchema, RedeemSchema
 from app.auth import client_ip, settings
 from app.db import utcnow
@@ -33,7 +34,10 @@ csrf.exempt(blp)
 @blp.alt_response(422, description="Neither or both of token and code, or a malformed code")
 @blp.alt_response(429, description="Too many failed attempts from this address; see Retry-After")
 def redeem(payload: dict[str, Any]) -> dict[str, Any]:
-    """Exchange the link token or the typed code for this phone's bearer token (shown once)."""
+    """Exchange the link token or the typed code for this phone's bearer token (shown once).
+
+    The answer also carries what `GET /me` and `GET /me/due` would answer with that token
+    (`me`, `due`), so a phone shows Today without two more round trips."""
     try:
         device, token = participants.redeem(
             db.session(),
@@ -52,4 +56,6 @@ def redeem(payload: dict[str, Any]) -> dict[str, Any]:
         "device_token": token,
         "device_id": device.id,
         "kind": "participant" if device.participant_id is not None else "caregiver",
+        "me": me_of(device),
+        "due": due_of(device),
     }

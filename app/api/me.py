@@ -27,6 +27,7 @@ from app.instruments.model import Instrument
 from app.instruments.rendering import render_instrument
 from app.library.service import get_version, instrument_of
 from app.participants import service as participants
+from app.participants.models import Device
 from app.reminders import due as due_service
 from app.studies.service import safety_contacts_for
 
@@ -53,7 +54,11 @@ def display_language(instrument: Instrument, wanted: str) -> str:
 @device_required
 def who_am_i() -> dict[str, Any]:
     """Who this phone belongs to and the people it may answer for (self, or each linked child)."""
-    device = current_device()
+    return me_of(current_device())
+
+
+def me_of(device: Device) -> dict[str, Any]:
+    """GET /me's answer for ``device`` (also part of the redeem answer)."""
     holder = device.participant if device.participant_id is not None else device.caregiver
     return {
         "kind": "participant" if device.participant_id is not None else "caregiver",
@@ -77,7 +82,12 @@ def due() -> dict[str, Any]:
     schedule that is not open yet (`status` "upcoming", `upcoming` true) for a "soon" list.
     Instruments the study asks for without a schedule are always available (`status`
     "available", `occurrence_id` null). Send `occurrence_id` with the answers."""
-    device = current_device()
+    return due_of(current_device())
+
+
+def due_of(device: Device) -> dict[str, Any]:
+    """GET /me/due's answer for ``device`` (also part of the redeem answer); commits when it
+    had to plan occurrences first."""
     session = db.session()
     language = participants.holder_language(device)
     now = utcnow()

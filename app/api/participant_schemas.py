@@ -176,6 +176,16 @@ class DeviceCredentialSchema(ma.Schema):
     device_token = ma.fields.String(dump_only=True)
     device_id = ma.fields.Integer(dump_only=True)
     kind = ma.fields.String(dump_only=True, metadata={"enum": ["participant", "caregiver"]})
+    me = ma.fields.Nested(
+        "MeSchema",
+        dump_only=True,
+        metadata={"description": "What `GET /api/v1/me` answers with this token"},
+    )
+    due = ma.fields.Nested(
+        "DueSchema",
+        dump_only=True,
+        metadata={"description": "What `GET /api/v1/me/due` answers with this token, now"},
+    )
 
 
 class PersonSchema(ma.Schema):

@@ -1,8 +1,11 @@
 """Preferences a phone's holder sets for themselves: the language they read.
 
-``APP_LANGUAGES`` is the list the participant app ships a user interface in (``frontend/js/
-config.js`` ``UI_LANGUAGES``); a holder may choose only those, so the app, the questions
-(where the instrument has the language; else its default) and the reminders follow one choice.
+``APP_LANGUAGES`` is **the one list** of the participant app's user-interface languages,
+English (the fallback of every string) first. Each has ``frontend/locales/<code>.json``; the app
+reads the list from its shell (``app/web/pwa.py`` writes it into ``<html data-languages>``), the
+API documents it as the enum of ``PUT /me/language`` and ``tests/test_languages.py`` fails when
+any of them disagree. A holder may choose only those, so the app, the questions (where the
+instrument has the language; else its default) and the reminders follow one choice.
 Reminder wording exists in fewer or other languages (``app.delivery.messages``) and falls back
 to English where missing.
 """

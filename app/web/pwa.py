@@ -22,6 +22,8 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 
+from app.participants.preferences import APP_LANGUAGES
+
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 PREFIX = "/app"
 # Only these folders and suffixes ship: frontend/README.md, frontend/tools/ and anything else
@@ -75,11 +77,12 @@ class Bundle:
 
 def shrink_js(source: bytes) -> bytes:
     """Blanks the lines that are only comments (the JSDoc kept in the source for readers and
-    type checkers): about a third of the gzipped first load, and line numbers stay the same.
-    Anything unusual ships the file as it is: a multi-line template literal (a line with an
-    odd number of backticks), or code after a block comment's end on the same line."""
+    type checkers) and strips indentation: about a third of the gzipped first load, and line
+    numbers stay the same. Anything unusual ships the file as it is: a multi-line template
+    literal (a line with an odd number of backticks), a line ending in a backslash (a string
+    going on), or code after a block comment's end on the same line."""
     lines = source.decode("utf-8").split("\n")
-    if any(line.count("`") % 2 for line in lines):
+    if any(line.count("`") % 2 or line.rstrip().endswith("\\") for line in lines):
         return source
     out = []
     in_block = False
@@ -95,7 +98,7 @@ def shrink_js(source: bytes) -> bytes:
         elif stripped.startswith("//"):
             out.append("")
         else:
-            out.append(line.rstrip())
+            out.append(stripped)
     return "\n".join(out).encode("utf-8")
 
 
@@ -125,6 +128,23 @@ _STATIC_IMPORT = re.compile(
 )
 
 
+# `import('./app.js')`: loads on demand (only the entry's own are part of the first load).
+_DYNAMIC_IMPORT = re.compile(r"""\bimport\(\s*['"](\.{1,2}/[^'"]+)['"]\s*\)""")
+
+
+def first_load_modules(files: Mapping[str, bytes], entry: str) -> list[str]:
+    """What the entry needs at start: its static graph, then the static graph of each module
+    the entry itself loads with import() (main.js starts the redeem before app.js is there);
+    screens loaded with import() elsewhere stay out."""
+    modules = static_module_graph(files, entry)
+    source = files.get(entry, b"").decode("utf-8")
+    for target in _DYNAMIC_IMPORT.findall(source):
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(entry), target))
+        if name in files:
+            modules += [m for m in static_module_graph(files, name) if m not in modules]
+    return modules
+
+
 def static_module_graph(files: Mapping[str, bytes], entry: str) -> list[str]:
     """The modules reachable from `entry` through static imports: entry first, then sorted."""
     seen = {entry}
@@ -151,11 +171,11 @@ def build_bundle(root: Path = FRONTEND) -> Bundle:
     release = digest.hexdigest()[:16]
     base = f"{PREFIX}/v/{release}"
     # One <link rel=modulepreload> per module main.js needs at start: the browser fetches the
-    # whole static module graph in parallel instead of discovering it import by import (round
-    # trips hurt on slow 4G). Screens loaded with import() stay out of the first load.
+    # whole module graph in parallel instead of discovering it import by import (round trips
+    # hurt on slow 4G), main.js's own graph first. Screens loaded with import() stay out.
     preload = "\n".join(
         f'    <link rel="modulepreload" href="{base}/{name}">'
-        for name in static_module_graph(raw, "js/main.js")
+        for name in first_load_modules(raw, "js/main.js")
     )
     # The English strings are always fetched (every other language falls back to them) and
     # only after main.js has run: fetch them alongside the modules instead.
@@ -182,7 +202,17 @@ def build_bundle(root: Path = FRONTEND) -> Bundle:
             )
             for name in names
         },
-        shell=_asset(render("index.html", {"<!--__CHORUS_MODULEPRELOAD__-->": preload}), ".html"),
+        shell=_asset(
+            render(
+                "index.html",
+                {
+                    "<!--__CHORUS_MODULEPRELOAD__-->": preload,
+                    # The app's UI languages: the one list, read by frontend/js/i18n.js.
+                    "__CHORUS_LANGUAGES__": " ".join(APP_LANGUAGES),
+                },
+            ),
+            ".html",
+        ),
         worker=_asset(
             render(
                 "sw.js",

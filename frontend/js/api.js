@@ -75,7 +75,7 @@ export async function request(path, options = {}) {
   }
   if (response.status === 204) return meta ? { data: null, offlineCopy: false } : null;
   /** @type {any} */
-  let data = null;
+  let data;
   try {
     data = await response.json();
   } catch {

@@ -5,6 +5,8 @@ import { API_CACHE, STORES } from './config.js';
 import * as db from './db.js';
 
 let signedInNow = false;
+/** Bumped by every sign-in and sign-out, so a slower read of the store cannot undo one. */
+let changes = 0;
 
 /**
  * Reads an invitation token from a URL fragment such as "#join=abc".
@@ -25,9 +27,11 @@ function deviceLabel() {
 
 /**
  * Exchanges an invitation (link token or typed code) for this phone's credential and stores it.
- * Rejects with ApiError (401: the link or code does not work; 429: too many tries).
+ * The answer also carries what GET /me and GET /me/due would say, so Today can be drawn
+ * without two more round trips. Rejects with ApiError (401: the link or code does not work;
+ * 429: too many tries).
  * @param {{token?: string, code?: string}} secret
- * @returns {Promise<import('./api.js').DeviceCredential>}
+ * @returns {Promise<{me: import('./data.js').Me, due: {people: import('./data.js').PersonDue[]}}>}
  */
 export async function redeem(secret) {
   const body = { ...secret, device_label: deviceLabel() };
@@ -41,7 +45,8 @@ export async function redeem(secret) {
   if (globalThis.caches) await caches.delete(API_CACHE);
   await saveCredential(credential);
   signedInNow = true;
-  return credential;
+  changes += 1;
+  return { me: answer.me, due: answer.due };
 }
 
 /** @returns {boolean} whether this phone holds a credential (as last read or set) */
@@ -51,7 +56,10 @@ export function signedIn() {
 
 /** @returns {Promise<boolean>} reads the credential store again */
 export async function refreshSignedIn() {
-  signedInNow = Boolean(await loadCredential());
+  const before = changes;
+  const held = Boolean(await loadCredential());
+  // A redeem (main.js starts it early) or a sign-out while reading knows better.
+  if (changes === before) signedInNow = held;
   return signedInNow;
 }
 
@@ -63,6 +71,7 @@ export async function refreshSignedIn() {
 export async function dropCredential() {
   await db.del(STORES.kv, 'device');
   signedInNow = false;
+  changes += 1;
 }
 
 /**
@@ -74,5 +83,6 @@ export async function dropCredential() {
 export async function forgetDevice() {
   await db.clear([STORES.kv, STORES.outbox, STORES.drafts, STORES.submitted]);
   signedInNow = false;
+  changes += 1;
   if (globalThis.caches) await caches.delete(API_CACHE);
 }

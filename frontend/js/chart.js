@@ -33,7 +33,7 @@ export function trendChart(spec) {
   const points = [...spec.points].sort((a, b) => a.when.localeCompare(b.when));
   const times = points.map((p) => new Date(p.when).getTime());
   const values = points.map((p) => p.value);
-  let low = Math.min(...values, 0);
+  const low = Math.min(...values, 0);
   let high = Math.max(...values);
   if (high === low) high = low + 1;
   const first = times[0];

@@ -36,6 +36,6 @@ export const CACHED_API_PREFIXES = [
 /** How long an API GET may take before the worker answers from its cache instead. */
 export const NETWORK_TIMEOUT_MS = 6000;
 
-/** UI languages shipped in frontend/locales/ and the right-to-left ones among all languages. */
-export const UI_LANGUAGES = ['en', 'fr', 'ar'];
+/** The right-to-left languages among all languages (UI and questionnaire text). The UI
+ * languages themselves come from the server's one list: see uiLanguages() in i18n.js. */
 export const RTL_LANGUAGES = ['ar', 'fa', 'he', 'ur', 'ps', 'yi'];

@@ -3,7 +3,7 @@
 // the last good copy, so they also work offline after one online visit.
 
 import { request } from './api.js';
-import { t } from './i18n.js';
+import { onLanguageChange, t } from './i18n.js';
 
 /**
  * @typedef {object} Person someone this phone answers for (GET /me → people[])
@@ -39,9 +39,70 @@ export function loadMe() {
   return request('/me');
 }
 
-/** @returns {Promise<{data: {people: PersonDue[]}, offlineCopy: boolean}>} */
-export function loadDue() {
-  return request('/me/due', { meta: true });
+// Round trips cost most on a slow link, so answers just read stand in for new requests where
+// that is safe: the due list from the redeem answer for the first Today, Today's list (30 s at
+// most) for the questionnaire opened from it, and instruments fetched while Today is shown.
+
+/** @type {{people: PersonDue[]} | null} the redeem answer's due list, for the next loadDue */
+let signInDue = null;
+/** @type {{data: {people: PersonDue[]}, at: number} | null} the last list from the server */
+let lastDue = null;
+const DUE_FRESH_MS = 30_000;
+/** @type {Map<string, {answer: Promise<any>, at: number}>} instrument fetches begun early */
+const early = new Map();
+const INSTRUMENT_FRESH_MS = 120_000;
+
+// Instruments are rendered in the holder's language: a new one makes early copies useless.
+onLanguageChange(() => early.clear());
+
+/**
+ * What the redeem answer carried: the next loadDue() answers with it instead of the network.
+ * @param {{people: PersonDue[]}} due
+ */
+export function useSignInDue(due) {
+  signInDue = due;
+  lastDue = { data: due, at: Date.now() };
+  early.clear();
+}
+
+/**
+ * GET /me/due (once after sign-in: the redeem answer's copy). `fresh: true` also accepts the
+ * list the server gave in the last 30 seconds. Copies the worker answered from its offline
+ * cache are never reused.
+ * @param {{fresh?: boolean}} [options]
+ * @returns {Promise<{data: {people: PersonDue[]}, offlineCopy: boolean}>}
+ */
+export async function loadDue(options = {}) {
+  if (signInDue) {
+    const data = signInDue;
+    signInDue = null;
+    return { data, offlineCopy: false };
+  }
+  if (options.fresh && lastDue && Date.now() - lastDue.at < DUE_FRESH_MS) {
+    return { data: lastDue.data, offlineCopy: false };
+  }
+  /** @type {{data: {people: PersonDue[]}, offlineCopy: boolean}} */
+  const answer = await request('/me/due', { meta: true });
+  lastDue = answer.offlineCopy ? null : { data: answer.data, at: Date.now() };
+  return answer;
+}
+
+/**
+ * Starts fetching the instruments a due list offers now, so opening one from Today does not
+ * wait for the network (loadInstrument takes the answer over; failures are left to it).
+ * @param {{people: PersonDue[]}} due
+ */
+export function prefetchInstruments(due) {
+  for (const person of due.people) {
+    for (const item of person.instruments.filter(isAnswerable)) {
+      const path = instrumentPath(person.participant_id, item.key, item.version);
+      const begun = early.get(path);
+      if (begun && Date.now() - begun.at < INSTRUMENT_FRESH_MS) continue;
+      const answer = request(path);
+      answer.catch(() => early.delete(path));
+      early.set(path, { answer, at: Date.now() });
+    }
+  }
 }
 
 /**
@@ -52,7 +113,10 @@ export function loadDue() {
  * @returns {Promise<any>}
  */
 export function loadInstrument(participantId, key, version) {
-  return request(instrumentPath(participantId, key, version));
+  const path = instrumentPath(participantId, key, version);
+  const begun = early.get(path);
+  early.delete(path);
+  return begun && Date.now() - begun.at < INSTRUMENT_FRESH_MS ? begun.answer : request(path);
 }
 
 /**
@@ -76,7 +140,8 @@ export async function warmUp(due) {
   const jobs = [request('/me').then(() => 1, () => 0), request('/me/due').then(() => 1, () => 0)];
   for (const person of due.people) {
     for (const item of person.instruments) {
-      jobs.push(loadInstrument(person.participant_id, item.key, item.version).then(() => 1, () => 0));
+      // Never an early copy (loadInstrument): this request must go through the worker.
+      jobs.push(request(instrumentPath(person.participant_id, item.key, item.version)).then(() => 1, () => 0));
     }
   }
   const done = await Promise.all(jobs);

@@ -3,7 +3,7 @@
 // server. Shared vectors in tests/vectors/expressions.json prove it; change both sides together.
 
 /**
- * @typedef {null | boolean | number | string | Value[]} Value
+ * @typedef {import('../types.js').Value} Value
  * @typedef {{lit: unknown} | {var: string} | {op: string, args: Ast[]}} Ast
  * @typedef {Record<string, unknown>} Answers
  */
@@ -22,8 +22,8 @@ export function normalizeValue(raw) {
     /** @type {Value[]} */
     const members = [];
     for (const item of raw) {
-      const member = normalizeValue(item);
-      if (!Array.isArray(member)) members.push(member);
+      const value = normalizeValue(item);
+      if (!Array.isArray(value)) members.push(value);
     }
     return members;
   }

@@ -3,7 +3,7 @@
 // a language falls back to English, then to the key itself, so a half-translated release
 // still works. Setting the language also sets <html lang> and <html dir> (ar is right-to-left).
 
-import { RTL_LANGUAGES, STORES, UI_LANGUAGES } from './config.js';
+import { RTL_LANGUAGES, STORES } from './config.js';
 import * as db from './db.js';
 
 /** @type {Record<string, string>} */
@@ -16,21 +16,32 @@ const listeners = new Set();
 
 /**
  * 'ltr' or 'rtl' for a BCP 47 tag.
- * @param {string} language
+ * @param {string} tag
  * @returns {'ltr' | 'rtl'}
  */
-export function dirOf(language) {
-  return RTL_LANGUAGES.includes(language.split('-')[0].toLowerCase()) ? 'rtl' : 'ltr';
+export function dirOf(tag) {
+  return RTL_LANGUAGES.includes(tag.split('-')[0].toLowerCase()) ? 'rtl' : 'ltr';
 }
 
 /**
  * Attributes for text in another language than the UI (questionnaire text): its lang, and its
  * direction so an English question inside the Arabic UI still reads left to right.
- * @param {string} language
+ * @param {string} tag
  * @returns {{lang: string, dir: 'ltr' | 'rtl'}}
  */
-export function textIn(language) {
-  return { lang: language, dir: dirOf(language) };
+export function textIn(tag) {
+  return { lang: tag, dir: dirOf(tag) };
+}
+
+/**
+ * The UI languages, English first. The one list is the server's (APP_LANGUAGES in
+ * app/participants/preferences.py, one frontend/locales/<code>.json each, tests/test_languages.py
+ * holds them together); the shell carries it as <html data-languages="en fr …">.
+ * @returns {string[]}
+ */
+export function uiLanguages() {
+  const listed = globalThis.document?.documentElement.dataset.languages;
+  return listed ? listed.split(' ') : ['en'];
 }
 
 /**
@@ -39,23 +50,24 @@ export function textIn(language) {
  * @returns {string}
  */
 export function pickLanguage(wanted) {
+  const shipped = uiLanguages();
   for (const tag of wanted) {
     if (!tag) continue;
     const lower = tag.toLowerCase();
-    if (UI_LANGUAGES.includes(lower)) return lower;
+    if (shipped.includes(lower)) return lower;
     const primary = lower.split('-')[0];
-    if (UI_LANGUAGES.includes(primary)) return primary;
+    if (shipped.includes(primary)) return primary;
   }
   return 'en';
 }
 
 /**
- * @param {string} language
+ * @param {string} code
  * @returns {Promise<Record<string, string>>}
  */
-async function fetchStrings(language) {
-  const response = await fetch(new URL(`../locales/${language}.json`, import.meta.url));
-  if (!response.ok) throw new Error(`no strings for ${language}`);
+async function fetchStrings(code) {
+  const response = await fetch(new URL(`../locales/${code}.json`, import.meta.url));
+  if (!response.ok) throw new Error(`no strings for ${code}`);
   return response.json();
 }
 

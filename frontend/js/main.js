@@ -1,77 +1,21 @@
-// Start-up: take the invitation token out of the address bar, pick the language, draw the
-// chrome (navigation, outbox count), start routing, start sending waiting answers, and
-// register the service worker.
+// The entry point. An invitation link's token is redeemed here, first: this module needs only
+// auth.js and what it imports, so the redeem request goes out while the browser is still
+// fetching the rest of the app (the shell preloads it, app.js), instead of after it. On a slow
+// link that overlaps a whole round trip. Then app.js starts everything else.
 
 import * as auth from './auth.js';
-import { APP_PATH, STORES } from './config.js';
-import * as db from './db.js';
-import * as i18n from './i18n.js';
-import * as outbox from './outbox.js';
-import * as router from './router.js';
-import { startChrome } from './chrome.js';
-import { registerScreens } from './screens/index.js';
-import { preview, previewSource, startPreview } from './preview.js';
-import { setJoinToken } from './screens/welcome.js';
 
-/** Registers the service worker (a module worker; scope /app/). Failure only costs offline use. */
-function registerServiceWorker() {
-  if (!('serviceWorker' in navigator)) return;
-  navigator.serviceWorker
-    .register(`${APP_PATH}sw.js`, { type: 'module', scope: APP_PATH })
-    .catch((error) => console.warn('service worker not registered:', error.message));
-}
+// The invitation token must not stay in the address bar or in history: clear it first.
+const token = auth.joinToken(location.hash);
+if (token) history.replaceState(null, '', `${location.pathname}${location.search}#/join`);
+const signingIn = token ? auth.redeem({ token }) : null;
+// The join screen reports a refusal; until it awaits the answer, a rejection is not unhandled.
+signingIn?.catch(() => undefined);
 
-/** The language to start in: this phone's choice, else the study's for this person, else the browser's. */
-async function startLanguage() {
-  const saved = await i18n.savedLanguage();
-  /** @type {string | undefined} */
-  const holder = await db.get(STORES.kv, 'holder_language');
-  return i18n.pickLanguage([saved, holder, ...(navigator.languages || [navigator.language])]);
-}
-
-/**
- * Preview mode (a staff page frames this shell with ?instrument=<staff URL>): the answer
- * screens only, in the instrument's language, with no service worker, sign-in or outbox.
- * @param {string} source
- */
-async function bootPreview(source) {
-  const start = await startPreview(source);
-  await i18n.setLanguage(preview.instrument.language);
-  registerScreens();
-  history.replaceState(null, '', `${location.pathname}${location.search}#${start}`);
-  const main = /** @type {HTMLElement} */ (document.getElementById('screen'));
-  await router.start(main, (path) => (path.startsWith('/answer/') ? null : start));
-}
-
-async function boot() {
-  const source = previewSource(location);
-  if (source) return bootPreview(source);
-  // The invitation token must not stay in the address bar or in history: clear it first.
-  const token = auth.joinToken(location.hash);
-  if (token) {
-    history.replaceState(null, '', `${location.pathname}${location.search}#/join`);
-    setJoinToken(token);
-  }
-  registerServiceWorker();
-  await auth.refreshSignedIn();
-  await i18n.setLanguage(await startLanguage());
-  registerScreens();
-  startChrome();
-  i18n.onLanguageChange(() => router.render());
-  const main = /** @type {HTMLElement} */ (document.getElementById('screen'));
-  // Sending waiting answers does not wait for the first screen (nor the reverse).
-  await Promise.all([
-    router.start(main, (path, screen) => {
-      if (!auth.signedIn() && !screen.public) return '/welcome';
-      if (auth.signedIn() && path === '/welcome') return '/today';
-      return null;
-    }),
-    outbox.startAutoFlush(),
-  ]);
-}
-
-boot().catch((error) => {
-  console.error(error);
-  const main = document.getElementById('screen');
-  if (main) main.textContent = 'Chorus could not start. Please reload the page.';
-});
+import('./app.js')
+  .then((app) => app.start(signingIn))
+  .catch((error) => {
+    console.error(error);
+    const main = document.getElementById('screen');
+    if (main) main.textContent = 'Chorus could not start. Please reload the page.';
+  });

@@ -140,10 +140,11 @@ export async function enqueue(item, draftKey) {
 
 /** Best effort: ask the browser not to evict our storage under pressure. */
 function askForPersistentStorage() {
-  const storage = globalThis.navigator?.storage;
-  if (storage && typeof storage.persist === 'function') {
-    storage.persisted().then((already) => already || storage.persist()).catch(() => {});
-  }
+  // persist() exists in pages only (the worker also sends through this module).
+  const storage = /** @type {StorageManager & {persist?: () => Promise<boolean>}} */ (globalThis.navigator?.storage);
+  if (!storage || typeof storage.persist !== 'function') return;
+  const persist = storage.persist.bind(storage);
+  storage.persisted().then((already) => already || persist()).catch(() => {});
 }
 
 /** Registers a Background Sync so the worker sends even if the app is closed (Chromium). */
@@ -317,8 +318,10 @@ export async function startAutoFlush() {
     flush({ force: true }).finally(scheduleNextAttempt);
   };
   globalThis.addEventListener('online', kick);
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') kick();
+  // visibilitychange bubbles from the document to the window; reading it from the event keeps
+  // this module free of page-only globals (the service worker imports it too).
+  globalThis.addEventListener('visibilitychange', (event) => {
+    if (/** @type {{visibilityState?: string}} */ (event.target).visibilityState === 'visible') kick();
   });
   onChange(() => {
     scheduleNextAttempt();

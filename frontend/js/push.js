@@ -16,7 +16,7 @@ export function pushSupported() {
 /**
  * base64url (the server's key) → the bytes pushManager.subscribe wants.
  * @param {string} text
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function base64UrlToBytes(text) {
   const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);

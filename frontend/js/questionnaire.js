@@ -6,7 +6,7 @@
 import { isTrue } from './expressions.js';
 
 /**
- * @typedef {{value: string | number, label: string, exclusive?: boolean}} Choice
+ * @typedef {{value: string | number, label: string, exclusive?: boolean, score?: number | null}} Choice
  * @typedef {object} Item a rendered item (app/instruments/rendering.py)
  * @property {string} id
  * @property {string} type

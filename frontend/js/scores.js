@@ -21,7 +21,7 @@ import { isTrue } from './expressions.js';
 
 /**
  * The ordinal value of one answer (scoring.item_value), or null.
- * @param {import('./questionnaire.js').Item & {choices?: {value: unknown, score?: number | null}[]}} item
+ * @param {import('./questionnaire.js').Item} item
  * @param {unknown} answer
  * @returns {number | null}
  */
@@ -45,7 +45,7 @@ function itemRange(item) {
   if (item.scale) return [item.scale.min, item.scale.max];
   if (item.type === 'yes_no') return [0, 1];
   if (item.type === 'single_choice') {
-    const values = (item.choices || []).map((/** @type {any} */ c) => c.score).filter((v) => typeof v === 'number');
+    const values = (item.choices || []).map((/** @type {any} */ c) => c.score).filter((/** @type {unknown} */ v) => typeof v === 'number');
     return [Math.min(...values), Math.max(...values)];
   }
   return [item.min ?? 0, item.max ?? 0];

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from app.participants.models import Participant
 from app.studies import service as studies
 from app.studies.models import Role
 from tests.factories import (
+    PEPPER,
     make_caregiver,
     make_device,
     make_participant,
@@ -344,6 +346,34 @@ def test_due_lists_assigned_instruments_by_respondent_and_language(client, db_se
         "child_weekly_wellbeing",
     ]
     assert due[0]["instruments"][0]["title"] == "Tägliches Symptomtagebuch"
+
+
+def test_redeem_answer_carries_what_me_and_due_answer(client, db_session):
+    # The phone draws Today from the redeem answer alone (no GET /me, /me/due first): it must
+    # be exactly what those two would say with the new token, for a participant and a carer.
+    study = _assigned_study(db_session)
+    adult = make_participant(db_session, study, "A-1", language="fr")
+    child = make_participant(db_session, study, "A-2", age_band="child", nickname="Léa")
+    carer = make_caregiver(db_session, child, language="de")
+    for holder, kind in ((adult, "participant"), (carer, "caregiver")):
+        issued = participants.create_invitation(
+            db_session,
+            holder,
+            valid_for=dt.timedelta(days=1),
+            pepper=PEPPER,
+            base_url="http://localhost",
+            actor="t",
+        )
+        db_session.commit()
+        answer = redeem(client, code=issued.code)
+        assert answer.status_code == 201, answer.get_json()
+        body = answer.get_json()
+        assert body["kind"] == kind
+        headers = bearer(body["device_token"])
+        assert body["me"] == client.get("/api/v1/me", headers=headers).get_json()
+        assert body["due"] == client.get("/api/v1/me/due", headers=headers).get_json()
+        assert body["me"]["device_id"] == body["device_id"]
+        assert body["due"]["people"][0]["instruments"], "an assigned instrument is due"
 
 
 def test_rendered_instrument_for_a_linked_child_uses_proxy_wording(client, db_session):

@@ -71,7 +71,7 @@ export const answerScreen = {
       [due, instrument] = preview.active
         ? [{ people: [/** @type {any} */ (preview.person)] }, preview.instrument]
         : await Promise.all([
-            loadDue().then((r) => r.data),
+            loadDue({ fresh: true }).then((r) => r.data),
             loadInstrument(participantId, params.key, params.version),
           ]);
     } catch (error) {
@@ -376,7 +376,7 @@ export const answerScreen = {
       if (preview.active) {
         // Never queued or sent: a preview's answers are not study data.
         preview.drafts.delete(key);
-        drawDone('preview', null);
+        drawDone('preview', null, null);
         return;
       }
       const answers = answersToSend(instrument, draft.answers);

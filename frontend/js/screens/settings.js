@@ -6,9 +6,9 @@
 
 import { ApiError, request } from '../api.js';
 import * as auth from '../auth.js';
-import { API_CACHE, STORES, UI_LANGUAGES } from '../config.js';
+import { API_CACHE, STORES } from '../config.js';
 import * as db from '../db.js';
-import { formatDateTime, language, plural, setLanguage, t, textIn } from '../i18n.js';
+import { formatDateTime, language, plural, setLanguage, t, textIn, uiLanguages } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import * as push from '../push.js';
 import { navigate } from '../router.js';
@@ -209,7 +209,7 @@ function languageSection() {
       h(
         'div',
         { class: 'options' },
-        UI_LANGUAGES.map((code) => {
+        uiLanguages().map((code) => {
           const name = new Intl.DisplayNames([code], { type: 'language' }).of(code) || code;
           return h(
             'label',

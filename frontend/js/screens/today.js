@@ -4,7 +4,7 @@
 
 import * as auth from '../auth.js';
 import { allDrafts, draftKey } from '../drafts.js';
-import { isAnswerable, loadDue, personName, warmUp } from '../data.js';
+import { isAnswerable, loadDue, personName, prefetchInstruments, warmUp } from '../data.js';
 import { STORES } from '../config.js';
 import * as db from '../db.js';
 import { formatDateTime, language, languageName, t, textIn } from '../i18n.js';
@@ -258,7 +258,10 @@ export const todayScreen = {
         offlineLine,
       );
       body.removeAttribute('aria-busy');
-      if (!due.offlineCopy) makeReadyOffline(due.data, offlineLine).catch(() => {});
+      if (!due.offlineCopy) {
+        prefetchInstruments(due.data);
+        makeReadyOffline(due.data, offlineLine).catch(() => {});
+      }
     };
 
     await draw();

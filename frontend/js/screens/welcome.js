@@ -4,7 +4,7 @@
 import { ApiError } from '../api.js';
 import * as auth from '../auth.js';
 import { STORES } from '../config.js';
-import { loadMe } from '../data.js';
+import { useSignInDue } from '../data.js';
 import * as db from '../db.js';
 import * as i18n from '../i18n.js';
 import { t } from '../i18n.js';
@@ -12,17 +12,17 @@ import * as outbox from '../outbox.js';
 import { navigate } from '../router.js';
 import { announce, h } from '../ui.js';
 
-/** @type {string | null} */
-let pendingToken = null;
+/** @type {ReturnType<typeof auth.redeem> | null} */
+let pendingSignIn = null;
 /** @type {string | null} an error from the link, shown on the welcome screen */
 let linkError = null;
 
 /**
- * main.js hands over the token it took out of the address bar.
- * @param {string} token
+ * main.js redeems the token it took out of the address bar and hands the attempt over.
+ * @param {ReturnType<typeof auth.redeem>} attempt
  */
-export function setJoinToken(token) {
-  pendingToken = token;
+export function setJoinAttempt(attempt) {
+  pendingSignIn = attempt;
 }
 
 /**
@@ -40,18 +40,22 @@ function refusal(error, how) {
   return t('welcome.error.unknown');
 }
 
-/** After a successful redeem: remember the study's language for this person, go to Today. */
-async function afterSignIn() {
+/**
+ * After a successful redeem: remember the study's language for this person, go to Today, which
+ * draws the due list the redeem answer carried (no further round trip).
+ * @param {{me: import('../data.js').Me, due: {people: import('../data.js').PersonDue[]}}} signedIn
+ */
+async function afterSignIn({ me, due }) {
   outbox.retrySignedOut().catch(() => undefined);
   try {
-    const me = await loadMe();
     await db.put(STORES.kv, 'holder_language', me.language);
     if (!(await i18n.savedLanguage())) {
       await i18n.setLanguage(i18n.pickLanguage([me.language, i18n.language()]));
     }
   } catch {
-    // Today will try again; the sign-in itself worked.
+    // The browser's language stays; the sign-in itself worked.
   }
+  useSignInDue(due);
   navigate('/today', { replace: true });
 }
 
@@ -59,21 +63,23 @@ async function afterSignIn() {
 export const joinScreen = {
   public: true,
   async render(root) {
-    const token = pendingToken;
-    pendingToken = null;
-    if (!token) {
+    const attempt = pendingSignIn;
+    pendingSignIn = null;
+    if (!attempt) {
       navigate('/welcome', { replace: true });
       return;
     }
     root.append(h('h1', { text: t('join.title') }), h('p', { text: t('join.wait') }));
+    /** @type {Awaited<ReturnType<typeof auth.redeem>>} */
+    let signedIn;
     try {
-      await auth.redeem({ token });
+      signedIn = await attempt;
     } catch (error) {
       linkError = refusal(error, 'link');
       navigate(auth.signedIn() ? '/today' : '/welcome', { replace: true });
       return;
     }
-    await afterSignIn();
+    await afterSignIn(signedIn);
   },
 };
 
@@ -121,8 +127,7 @@ export const welcomeScreen = {
       }
       submit.disabled = true;
       try {
-        await auth.redeem({ code });
-        await afterSignIn();
+        await afterSignIn(await auth.redeem({ code }));
       } catch (problem) {
         showError(refusal(problem, 'code'));
         input.focus();
