@@ -1,5 +1,5 @@
-"""From a participant's page: add a schedule for their arm or the whole study, and edit the
-windows in which their reminders may be sent (#13).
+"""From a participant's page: add a schedule for them alone, their arm or the whole study, and
+edit the windows in which their reminders may be sent (#13).
 
 Both reuse the domain services the API uses (app.reminders.schedules, app.reminders.timetables),
 which validate and audit; this module checks who may do it and renames the domain's error
@@ -31,7 +31,8 @@ from app.studies.models import Study
 from app.workspace import common
 from app.workspace.participants import get_participant
 
-APPLIES_TO: Final = ("arm", "study")
+# "participant": this participant only; "arm": everyone in their arm; "study": everyone.
+APPLIES_TO: Final = ("participant", "arm", "study")
 WINDOW_SLOTS: Final = 2  # windows per weekday on the page (the service allows more)
 
 
@@ -71,7 +72,7 @@ class ScheduleRequest:
     name: str
     instrument_version_id: int | None
     respondent: str
-    applies_to: str  # "arm": the participant's arm; "study": every participant
+    applies_to: str  # one of APPLIES_TO
     kind: str  # daily, weekdays or weekly
     weekdays: Sequence[str]
     open_time: str
@@ -92,6 +93,7 @@ _SCHEDULE_FIELDS: Final = (
     ("reminder_gaps_minutes", "reminder_gap_minutes"),
     ("reminder_max_count", "reminder_max_count"),
     ("arm", "applies_to"),
+    ("participant", "applies_to"),
 )
 
 
@@ -153,6 +155,7 @@ def add_schedule(
             respondent=request.respondent,
             spec=spec,
             arm=participant.arm if request.applies_to == "arm" else None,
+            participant=participant if request.applies_to == "participant" else None,
             reminder_max_count=request.reminder_max_count,
             reminder_gaps_minutes=gaps,
             actor=common.actor(user),

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
+from app.db import utcnow
+from app.errors import Invalid
 from app.library.models import InstrumentVersion
+from app.reminders import due, schedules
 from app.reminders.models import Occurrence, StudySchedule, Timetable
 from app.responses.models import Alert
-from tests.workspace.world import World, csrf_of, sign_in_page
+from tests.workspace.world import World, csrf_of, published_version, sign_in_page
 
 BASE = "/staff/studies/fatigue"
 
@@ -177,6 +181,70 @@ def test_admin_adds_a_weekly_schedule_for_the_participants_arm(
         )
     )
     assert planned and planned > 0
+
+
+def test_a_schedule_for_one_participant_is_planned_for_them_alone(
+    client: FlaskClient, world: World, db_session: Session
+) -> None:
+    sign_in_page(client, "admin@example.org")
+    url = f"{BASE}/participants/LYON-0001/schedules/new"
+    html = client.get(url).get_data(as_text=True)
+    assert "Only LYON-0001" in html
+    done = client.post(
+        url,
+        data={
+            "csrf_token": csrf_of(html),
+            "name": "Extra diary",
+            "instrument": str(_phq9_id(db_session)),
+            "respondent": "self",
+            "applies_to": "participant",
+            "kind": "daily",
+            "open_time": "00:00",
+            "window_hours": "24",
+            "reminder_max_count": "0",
+        },
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)
+    db_session.expire_all()
+    row = db_session.scalars(select(StudySchedule).where(StudySchedule.name == "Extra diary")).one()
+    lyon, leeds = world.participants["LYON-0001"], world.participants["LEEDS-0001"]
+    assert (row.participant_id, row.arm) == (lyon.id, None)
+    # Re-plan everyone: the planner gives the schedule to LYON-0001 only.
+    for person in (lyon, leeds):
+        person.occurrences_until = None
+    db_session.commit()
+    due.ensure_planned(db_session, [lyon, leeds], utcnow())
+    db_session.commit()
+    planned = dict(
+        db_session.execute(
+            select(Occurrence.participant_id, func.count(Occurrence.id))
+            .where(Occurrence.schedule_id == row.id)
+            .group_by(Occurrence.participant_id)
+        ).all()
+    )
+    assert set(planned) == {lyon.id}
+    listed = client.get(f"{BASE}/schedules/").get_data(as_text=True)
+    assert "one participant only" in listed and "LYON-0001" not in listed
+
+
+def test_a_schedule_for_one_participant_takes_no_arm_and_no_stranger(
+    world: World, db_session: Session
+) -> None:
+    lyon, oslo = world.participants["LYON-0001"], world.participants["OSLO-0001"]
+    common = {
+        "name": "Diary",
+        "instrument_key": "phq9",
+        "instrument_version": published_version(db_session, "phq9"),
+        "respondent": "self",
+        "spec": {"kind": "daily", "open_time": "18:00", "close_time": "21:00"},
+        "actor": "test",
+    }
+    with pytest.raises(Invalid) as both:
+        schedules.add_schedule(db_session, world.study, arm="B", participant=lyon, **common)
+    assert "arm" in both.value.errors
+    with pytest.raises(Invalid) as stranger:
+        schedules.add_schedule(db_session, world.study, participant=oslo, **common)
+    assert "participant" in stranger.value.errors
 
 
 def test_schedule_errors_land_beside_their_fields_and_add_nothing(

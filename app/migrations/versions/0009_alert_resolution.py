@@ -1,4 +1,5 @@
-"""Alerts: resolved (who, when, outcome, note) as well as acknowledged.
+"""Alerts: resolved (who, when, outcome, note) as well as acknowledged. Schedules: for one
+participant as well as for an arm or everyone (both added from the workspace, #13).
 
 Revision ID: 0009
 Revises: 0008
@@ -26,8 +27,19 @@ def upgrade():
         batch_op.create_check_constraint(batch_op.f('ck_alerts_known_resolution_outcome'), "resolution_outcome IS NULL OR resolution_outcome IN ('contacted', 'referred', 'no_action', 'other')")
         batch_op.create_check_constraint(batch_op.f('ck_alerts_resolution_complete'), '(resolved_at IS NULL) = (resolution_outcome IS NULL)')
 
+    with op.batch_alter_table('study_schedules', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('participant_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_study_schedules_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_study_schedules_participant_id_participants'), 'participants', ['participant_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_check_constraint(batch_op.f('ck_study_schedules_one_target'), 'participant_id IS NULL OR arm IS NULL')
+
 
 def downgrade():
+    with op.batch_alter_table('study_schedules', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_study_schedules_one_target'), type_='check')
+        batch_op.drop_constraint(batch_op.f('fk_study_schedules_participant_id_participants'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_study_schedules_participant_id'))
+        batch_op.drop_column('participant_id')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_alerts_resolution_complete'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_alerts_known_resolution_outcome'), type_='check')

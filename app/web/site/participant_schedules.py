@@ -1,4 +1,4 @@
-"""From the participant page: add a schedule (for the participant's arm or the whole study) and
+"""From the participant page: add a schedule (for the participant, their arm or the whole study) and
 edit the windows in which the participant's reminders may be sent (#13). The services in
 app.workspace.participant_schedules check access and audit; views parse, call and render."""
 
@@ -24,11 +24,10 @@ from app.workspace import participant_schedules as workspace
 
 
 def _applies_to_choices(person: Participant) -> list[SelectChoice]:
-    choices = [SelectChoice("study", _("Every participant in the study"))]
+    choices = [SelectChoice("participant", _("Only %(code)s", code=person.code))]
     if person.arm:
-        choices.insert(
-            0, SelectChoice("arm", _("Participants in study arm %(arm)s", arm=person.arm))
-        )
+        choices.append(SelectChoice("arm", _("Participants in study arm %(arm)s", arm=person.arm)))
+    choices.append(SelectChoice("study", _("Every participant in the study")))
     return choices
 
 
