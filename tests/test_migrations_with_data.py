@@ -104,6 +104,13 @@ def test_a_lived_in_database_upgrades_to_head_with_nothing_lost(
 
     with engine.connect() as conn:
         assert conn.execute(count_responses).scalar_one() == stored
+        # 0009 (#13): alerts keep their state and none reads as resolved; schedules keep
+        # applying to everyone they did (none is one participant's).
+        alerts = conn.execute(sa.text("SELECT resolved_at, resolution_outcome FROM alerts")).all()
+        for_one = sa.text("SELECT count(*) FROM study_schedules WHERE participant_id IS NOT NULL")
+        assert conn.execute(for_one).scalar_one() == 0
+    assert len(alerts) == len(snapshot["tables"]["alerts"]) > 0
+    assert all(row == (None, None) for row in alerts)
     engine.dispose()
 
     staff = sign_in(client, "admin@demo.chorus.test", snapshot["staff_password"])

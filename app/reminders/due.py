@@ -70,6 +70,10 @@ def due_for(
                 StudySchedule.study_id == participant.study_id,
                 StudySchedule.respondent == respondent,
                 or_(StudySchedule.arm.is_(None), StudySchedule.arm == participant.arm),
+                or_(
+                    StudySchedule.participant_id.is_(None),
+                    StudySchedule.participant_id == participant.id,
+                ),
             )
         )
     )

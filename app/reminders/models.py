@@ -32,12 +32,17 @@ class StudySchedule(Base):
     __table_args__ = (
         CheckConstraint("respondent IN ('self', 'proxy')", name="known_respondent"),
         CheckConstraint("reminder_max_count BETWEEN 0 AND 20", name="sane_reminder_count"),
+        CheckConstraint("participant_id IS NULL OR arm IS NULL", name="one_target"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(80))
     arm: Mapped[str | None] = mapped_column(String(64), default=None)  # None: every arm
+    # One participant only (added from their page, #13); None: everyone the arm rule allows.
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True, default=None
+    )
     instrument_version_id: Mapped[int] = mapped_column(
         ForeignKey("instrument_versions.id", ondelete="RESTRICT")
     )

@@ -145,6 +145,8 @@ def _applies(
 ) -> bool:
     if row.arm is not None and row.arm != participant.arm:
         return False
+    if row.participant_id is not None and row.participant_id != participant.id:
+        return False
     if row.respondent == "proxy" and not has_caregivers:
         return False
     return row.instrument_version_id in plan.asks(participant, row.respondent)

@@ -313,15 +313,21 @@ def add_schedule(
     anchor: str = ENROLLMENT,
     reminder_max_count: int = 1,
     reminder_gaps_minutes: Sequence[int] = (),
+    participant: Participant | None = None,
     actor: str,
 ) -> StudySchedule:
     """Add a schedule; the planner then materialises it for every participant it applies to
-    (their horizon is reset so the next tick picks them up, batch by batch)."""
+    (their horizon is reset so the next tick picks them up, batch by batch). With
+    `participant`, it applies to that participant of the study only (and takes no arm)."""
     errors = _Errors()
     clean_name = _text(name, "name", 80, errors)
     if clean_name is None and "name" not in errors.found:
         errors.add("name", "Give the schedule a name, e.g. 'Daily diary'.")
     clean_arm = _text(arm, "arm", 64, errors)
+    if participant is not None and participant.study_id != study.id:
+        errors.add("participant", f"Not a participant of study '{study.slug}'.")
+    elif participant is not None and clean_arm is not None:
+        errors.add("arm", "A schedule for one participant takes no arm.")
     if respondent not in RESPONDENTS:
         errors.add("respondent", f"Use one of: {', '.join(RESPONDENTS)}.")
     if not isinstance(anchor, str) or not (anchor == ENROLLMENT or _ANCHOR.match(anchor)):
@@ -356,6 +362,7 @@ def add_schedule(
         study_id=study.id,
         name=clean_name,
         arm=clean_arm,
+        participant_id=participant.id if participant is not None else None,
         instrument_version_id=version.id,
         respondent=respondent,
         spec=spec_of(schedule),
@@ -379,6 +386,8 @@ def add_schedule(
     )
     if clean_arm is not None:
         reset = reset.where(Participant.arm == clean_arm)
+    if participant is not None:
+        reset = reset.where(Participant.id == participant.id)
     session.execute(reset)
     audit.record(
         session,
@@ -390,6 +399,7 @@ def add_schedule(
             "instrument_version_id": version.id,
             "respondent": respondent,
             "arm": clean_arm,
+            **({"participant_id": participant.id} if participant is not None else {}),
         },
     )
     return row

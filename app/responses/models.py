@@ -139,6 +139,16 @@ class Alert(Base):
     the answers stay sealed."""
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(
+            "resolution_outcome IS NULL OR resolution_outcome IN "
+            "('contacted', 'referred', 'no_action', 'other')",
+            name="known_resolution_outcome",
+        ),
+        CheckConstraint(
+            "(resolved_at IS NULL) = (resolution_outcome IS NULL)", name="resolution_complete"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[str] = mapped_column(
@@ -154,3 +164,12 @@ class Alert(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
+    # Resolved: closed, with what was done (#13). Acknowledged means someone is on it; a
+    # resolved alert was acknowledged too (resolving an open alert acknowledges it), so "open"
+    # stays "not acknowledged" for counts and for the alert e-mails still waiting to go.
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    resolved_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), default=None
+    )
+    resolution_outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    resolution_note: Mapped[str | None] = mapped_column(Text, default=None)

@@ -1,5 +1,6 @@
-"""Alerts triage for the workspace: the audited list (app.responses.alerts) plus acknowledging
-with a note, which the API's acknowledge has no field for. The note goes into the audit event's
+"""Alerts triage for the workspace: the audited list (app.responses.alerts) in three groups
+(open, acknowledged, resolved), acknowledging with a note, which the API's acknowledge has no
+field for, and resolving with an outcome and a note (#13). The note goes into the audit event's
 reason; it is the staff member's own words, never the participant's answers."""
 
 from __future__ import annotations
@@ -23,19 +24,59 @@ MAX_NOTE = 500
 SEVERITY_ORDER = {"urgent": 0, "high": 1, "warning": 2, "info": 3}
 
 
+STATUSES = ("open", "acknowledged", "resolved")
+RECENT_RESOLVED = 50
+
+
 @dataclass(frozen=True)
 class Triage:
     open: list[alerts.AlertView]
-    acknowledged: list[alerts.AlertView]
+    acknowledged: list[alerts.AlertView]  # being handled: every one, oldest first
+    resolved: list[alerts.AlertView]  # closed: the most recent RECENT_RESOLVED
+    status: str = ""  # the filter: "" (all three) or one of STATUSES
+
+    def shows(self, status: str) -> bool:
+        return self.status in ("", status)
 
 
-def triage(session: Session, user: StaffUser, study: Study) -> Triage:
-    """Open alerts, most severe then oldest first; the last 50 acknowledged below them."""
+def triage(session: Session, user: StaffUser, study: Study, status: str = "") -> Triage:
+    """Open alerts, most severe then oldest first; then those being handled (acknowledged,
+    not resolved), oldest first; then the last resolved. `status` shows one group only."""
+    if status and status not in STATUSES:
+        raise Invalid(errors={"status": [f"Use one of: {', '.join(STATUSES)}."]})
     every = alerts.list_for(session, user, study, open_only=False)  # audited there
-    waiting = [a for a in every if a.acknowledged_at is None]
+    waiting = [a for a in every if a.status == "open"]
     waiting.sort(key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), a.raised_at))
-    done = [a for a in every if a.acknowledged_at is not None][:50]
-    return Triage(waiting, done)
+    handled = [a for a in every if a.status == "acknowledged"]
+    handled.sort(key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), a.raised_at))
+    closed = [a for a in every if a.status == "resolved"]
+    closed.sort(key=lambda a: a.resolved_at or a.raised_at, reverse=True)
+    return Triage(waiting, handled, closed[:RECENT_RESOLVED], status)
+
+
+def alert_for_resolving(
+    session: Session, user: StaffUser, study: Study, alert_id: int
+) -> alerts.AlertView:
+    """One alert for its resolve page (access checked, the view audited as the list is)."""
+    alerts.alert_in_scope(session, user, study, alert_id)
+    found = alerts.list_for(session, user, study, open_only=False, alert_id=alert_id)
+    if not found:
+        raise NotFound("No such alert.")
+    return found[0]
+
+
+def resolve(
+    session: Session,
+    user: StaffUser,
+    study: Study,
+    alert_id: int,
+    *,
+    outcome: str,
+    note: str,
+    now: dt.datetime,
+) -> Alert:
+    """Close the alert with what was done (app.responses.alerts checks access and audits)."""
+    return alerts.resolve(session, user, study, alert_id, outcome=outcome, note=note, now=now)
 
 
 def acknowledge(

@@ -164,6 +164,20 @@ def test_coordinator_enrols_invites_sees_the_answer_and_acknowledges_the_alert(
     alert_row.get_by_role("button", name="Acknowledge alert for LYON-0100").click()
     staff.get_by_text("Alert acknowledged.").wait_for()
     assert staff.locator("[data-alert-count]").inner_text() == "0"
+
+    # Handled, then closed with what was done (#13): the resolve page, then the resolved list.
+    staff.locator("tr", has_text="LYON-0100").get_by_role(
+        "link", name="Resolve alert for LYON-0100"
+    ).click()
+    assert_accessible(staff, "resolve an alert")
+    staff.get_by_label("Referred to clinical care").check()
+    staff.get_by_label("What was done").fill("GP saw them the same day.")
+    staff.get_by_role("button", name="Resolve alert").click()
+    staff.get_by_text("Alert for LYON-0100 resolved.").wait_for()
+    resolved = staff.locator("table", has_text="Recently resolved").locator(
+        "tr", has_text="LYON-0100"
+    )
+    assert "GP saw them the same day." in resolved.inner_text()
     desk.close()
 
 
@@ -209,6 +223,8 @@ def test_axe_finds_nothing_on_any_workspace_page(
         "/participants/LYON-0001/pause",
         "/participants/LYON-0001/withdraw",
         "/participants/LYON-0001/caregivers/new",
+        "/participants/LYON-0001/schedules/new",
+        "/participants/LYON-0001/timetable/windows",
         "/alerts/",
         "/adherence/",
         "/adherence/weekly",
@@ -242,4 +258,9 @@ def test_axe_finds_nothing_on_any_workspace_page(
     page.locator("form.stack button[type=submit]").click()
     page.locator(".letter").wait_for()
     assert_accessible(page, f"invitation letter {locale}")
+    page.goto(base + "/participants/LYON-0001/timetable/windows")
+    page.locator("#mon_1_start").fill("18:00")
+    page.locator("main form button[type=submit]").click()
+    page.locator(".error-summary").wait_for()
+    assert_accessible(page, f"reminder windows with errors {locale}")
     context.close()

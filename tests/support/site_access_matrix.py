@@ -110,6 +110,15 @@ for _rule in (
 ):
     ALLOWED[("POST", _rule)] = MANAGES_PARTICIPANT
 
+# Alerts resolved with an outcome and a note; a schedule added from a participant's page (it
+# applies at every site: study-wide managers only); their reminder windows (#13).
+for _method in ("GET", "POST"):
+    ALLOWED[(_method, "/staff/studies/<slug>/alerts/<int:alert_id>/resolve")] = ACKNOWLEDGES_ALERT
+    ALLOWED[(_method, "/staff/studies/<slug>/participants/<code>/schedules/new")] = MANAGES_STUDY
+    ALLOWED[(_method, "/staff/studies/<slug>/participants/<code>/timetable/windows")] = (
+        MANAGES_PARTICIPANT
+    )
+
 # Staff routes outside a study, and why they are not in the matrix.
 OUTSIDE_A_STUDY = {
     "/staff/login": "the sign-in form, open to everyone",

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         exports,
         keys,
         overview,
+        participant_schedules,
         participants,
         staff_pages,
     )

@@ -128,6 +128,28 @@ class AcknowledgeForm(FlaskForm):
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
 
 
+def outcome_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("contacted", _l("Contacted the participant or their family")),
+        SelectChoice("referred", _l("Referred to clinical care")),
+        SelectChoice("no_action", _l("Reviewed: no action needed")),
+        SelectChoice("other", _l("Something else (say what in the note)")),
+    ]
+
+
+class ResolveForm(FlaskForm):
+    outcome = RadioField(
+        _l("Outcome"),
+        choices=outcome_choices,
+        validators=[InputRequired(_l("Choose the outcome"))],
+    )
+    note = TextAreaField(
+        _l("What was done"),
+        validators=[DataRequired(_l("Say what was done")), Length(max=1000)],
+        description=_l("Who did what and when, in your own words. No answers from the form."),
+    )
+
+
 class RotateKeyForm(FlaskForm):
     passphrase = PasswordField(
         _l("Your key passphrase"), validators=[DataRequired(_l("Enter your key passphrase"))]
