@@ -61,8 +61,9 @@ format: $(STAMP)
 ## messages: extract the staff pages' strings and merge them into app/translations/*/messages.po
 ## (then translate the new empty entries; the .mo files are compiled at start-up)
 messages: $(STAMP)
+	mkdir -p instance
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o instance/messages.pot .
-	$(BIN)/pybabel update -i instance/messages.pot -d app/translations --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i instance/messages.pot -d app/translations --ignore-obsolete
 
 
 ## bench: every benchmark in bench/, then one summary table (figure, value, baseline, ratio)
