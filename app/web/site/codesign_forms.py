@@ -131,7 +131,10 @@ class RequestChangesForm(FlaskForm):
 
 
 class TranslationUploadForm(FlaskForm):
-    file = FileField(_l("Translations file (.csv)"), validators=[FileRequired(_l("Choose a file"))])
+    file = FileField(
+        _l("Translations file (.csv, .xlf or .xliff)"),
+        validators=[FileRequired(_l("Choose a file"))],
+    )
 
 
 class SettingsForm(FlaskForm):
@@ -149,3 +152,40 @@ class TargetForm(FlaskForm):
         ],
         description=_l("Texts harder than this are flagged. Grade 8 suits most adults."),
     )
+
+
+class MoveItemForm(FlaskForm):
+    revision = HiddenField()
+    destination = SelectField(
+        _l("Where the question goes"),
+        validators=[DataRequired(_l("Choose where the question goes"))],
+        description=_l(
+            "Participants see the pages in this order. A question that skip logic uses must "
+            "stay before the questions that use it."
+        ),
+    )
+
+
+class AddChoiceForm(FlaskForm):
+    """One new answer option; its labels are read by their field paths (``label.fr``)."""
+
+    revision = HiddenField()
+    value = StringField(
+        _l("Stored as"),
+        validators=[DataRequired(_l("Enter how the answer is stored")), Length(max=64)],
+        description=_l(
+            "Letters, digits and _, for example often. Analyses see this; it never changes "
+            "once answers are collected."
+        ),
+    )
+    score = StringField(
+        _l("Score (optional)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("A number used by the instrument's scores, for example 2."),
+    )
+
+
+class ChoiceSetForm(FlaskForm):
+    """A shared answer list: labels and scores are read by their field paths."""
+
+    revision = HiddenField()
