@@ -21,7 +21,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
@@ -105,7 +105,6 @@ class _Unit:
     id: str
     source_hash: str | None = None
     target: str | None = None
-    problems: list[str] = field(default_factory=list)
 
 
 class _Reader(ContentHandler):
@@ -148,8 +147,7 @@ class _Reader(ContentHandler):
         inside_target = "target" in self._stack
         self._stack.append(local if namespace == NAMESPACE else f"{{{namespace}}}{local}")
         if inside_target:
-            assert self._unit is not None
-            self._unit.problems.append(
+            self._problem(
                 N_("the translation holds markup (<%(tag)s>); keep it plain text", tag=local)
             )
             return
@@ -159,7 +157,7 @@ class _Reader(ContentHandler):
             self._unit = _Unit(self._line(), values.get("id", ""))
             self.units.append(self._unit)
         elif local == "segment" and self._unit is not None and self._unit.target is not None:
-            self._unit.problems.append(N_("a text is one segment; join the segments"))
+            self._problem(N_("a text is one segment; join the segments"))
         elif local == "note" and self._unit is not None:
             self._note_category = values.get("category")
             self._text = []
@@ -254,7 +252,7 @@ def parse_xliff(
 def _unit_problems(
     unit: _Unit, known: set[tuple[str, str]], seen: dict[tuple[str, str], int]
 ) -> list[str]:
-    problems = list(unit.problems)
+    problems: list[str] = []
     named = parse_unit_id(unit.id)
     if named is None or named not in known:
         problems.append(N_("no text '%(unit)s' in this draft", unit=unit.id))
