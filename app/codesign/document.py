@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import yaml
 
-from app.codesign.messages import N_
+from app.codesign.messages import N_, loader_text
 from app.instruments.expressions import RESERVED_NAMES, ExpressionError, compile_expression
 from app.instruments.loader import Problem, _StrictYamlLoader, parse_instrument
 from app.instruments.model import RESPONDENT_TYPES, Instrument
@@ -400,14 +400,16 @@ def check_expression(
     try:
         compiled = compile_expression(source, known)
     except ExpressionError as error:
-        return ExpressionCheck(False, f"{field}: {error}", error.column)
+        return ExpressionCheck(False, loader_text(f"{field}: {error}"), error.column)
     if earlier is not None:
         for name in compiled.names:
             if name not in earlier and name not in RESERVED_NAMES:
                 return ExpressionCheck(
                     False,
-                    f"{field}: '{name}' is not an earlier item; skip logic may only refer to "
-                    "items before it",
+                    loader_text(
+                        f"{field}: '{name}' is not an earlier item; skip logic may only refer "
+                        "to items before it"
+                    ),
                     None,
                     tuple(compiled.names),
                 )

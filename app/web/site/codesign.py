@@ -96,6 +96,8 @@ def _saving(form: Any, *, field: str) -> Iterator[_Change]:
             yield outcome
         except ChorusError as error:
             outcome.status = error.status
+            if isinstance(error, codesign.EditConflict):
+                error.errors = {}  # its two versions are data, not messages: say it once
             raise _localize(error) from None
     outcome.saved = change.saved
 
@@ -938,7 +940,8 @@ def check_expression(slug: str, draft_id: int) -> Response:
         part_key=request.args.get("part", ""),
         field=request.args.get("field", "show_when"),
     )
-    return jsonify({"ok": result.ok, "message": result.message, "column": result.column})
+    message = None if result.message is None else _say(result.message)
+    return jsonify({"ok": result.ok, "message": message, "column": result.column})
 
 
 # -- translations, readability ----------------------------------------------------------------
@@ -1003,9 +1006,11 @@ def _where_in_file(key: str) -> str:
 def translations_xliff(slug: str, draft_id: int) -> Response:
     study = _study(slug)
     _draft(study, draft_id)
-    name, data = codesign.export_translations_xliff(
-        db_session(), staff(), draft_id, request.args.get("language", "")
-    )
+    language = request.args.get("language", "")
+    if not language:  # the first translation language, as for CSV
+        report = codesign.translation_status(db_session(), staff(), draft_id)
+        language = report.languages[0].language if report.languages else report.source_language
+    name, data = codesign.export_translations_xliff(db_session(), staff(), draft_id, language)
     db.session.commit()
     return Response(
         data,
