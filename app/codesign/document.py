@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -293,6 +295,22 @@ def _prepare_wording(
             f"{' and '.join(sorted(wording))}; name one, e.g. "
             f"{tokens[0]}.{sorted(wording)[0]}.{tokens[1]}"
         )
+
+
+def choice_values(labels: Sequence[str]) -> list[str]:
+    """Stored values for new answer options made from their labels: lower-case ASCII words
+    joined by ``_`` (``Very well`` -> ``very_well``), ``option_N`` when nothing is left, and
+    never the same value twice."""
+    values: list[str] = []
+    for number, label in enumerate(labels, start=1):
+        ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+        words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+        value = "_".join(words)[:40].strip("_") or f"option_{number}"
+        candidate, suffix = value, 2
+        while candidate in values:
+            candidate, suffix = f"{value}_{suffix}", suffix + 1
+        values.append(candidate)
+    return values
 
 
 # -- participant-visible texts ----------------------------------------------------------------

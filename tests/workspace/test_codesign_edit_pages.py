@@ -283,3 +283,50 @@ def test_the_expression_check_as_typed_speaks_the_pages_language(
     assert check["message"] == (
         "show_when: à la colonne 7 : une valeur est attendue, trouvé : fin de l'expression"
     )
+
+
+def test_a_list_question_is_added_with_its_options_or_a_shared_list(
+    client: FlaskClient, world: World
+) -> None:
+    token = _author(client)
+    url = _draft_url(world) + "/items"
+    too_few = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "add-id": "appetite",
+            "add-type": "single_choice",
+            "add-text": "How was your appetite?",
+            "add-options": "Good\n",
+        },
+    )
+    assert too_few.status_code == 422 and "at least two answer options" in too_few.get_data(
+        as_text=True
+    )
+    added = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "add-id": "appetite",
+            "add-type": "single_choice",
+            "add-text": "How was your appetite?",
+            "add-options": "Good\nPoor\n",
+        },
+    )
+    assert added.status_code == 302
+    page = client.get(added.headers["Location"]).get_data(as_text=True)
+    assert "<code>good</code>" in page and "<code>poor</code>" in page
+    shared = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "add-id": "nap",
+            "add-type": "single_choice",
+            "add-text": "How did you sleep during the day?",
+            "add-choice_set": "sleep",
+        },
+    )
+    assert shared.status_code == 302
+    assert "shared answer list 'sleep'" in client.get(shared.headers["Location"]).get_data(
+        as_text=True
+    )

@@ -318,7 +318,7 @@ def _draft_page(
             transitions=transitions,
             names=_names(people),
             comment_form=given.get("comment_form") or cf.CommentForm(),
-            add_form=given.get("add_form") or cf.AddItemForm(prefix="add"),
+            add_form=given.get("add_form") or _add_form(view),
             note_form=given.get("note_form") or cf.NoteForm(),
             changes_form=given.get("changes_form") or cf.RequestChangesForm(prefix="changes"),
             button=forms.EmptyForm(),
@@ -327,6 +327,15 @@ def _draft_page(
         ),
         status,
     )
+
+
+def _add_form(view: codesign.DraftView) -> cf.AddItemForm:
+    form = cf.AddItemForm(prefix="add")
+    form.choice_set.choices = [
+        ("", _("No: its own options, written above")),
+        *((name, name) for name in view.instrument.body.get("choice_sets") or {}),
+    ]
+    return form
 
 
 def _item_text(body: dict[str, Any], language: str) -> str:
@@ -352,7 +361,7 @@ def add_item(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
     study = _study(slug)
     _require_author(study)
     view = _draft(study, draft_id)
-    form = cf.AddItemForm(prefix="add")
+    form = _add_form(view)
     if form.validate_on_submit():
         language = doc.default_language(view.document)
         item: dict[str, Any] = {
@@ -360,6 +369,19 @@ def add_item(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
             "type": form.type.data,
             "text": {language: form.text.data.strip()},
         }
+        if form.type.data in ("single_choice", "multiple_choice"):
+            lines = [line.strip() for line in (form.options.data or "").splitlines()]
+            labels = [line for line in lines if line]
+            if form.choice_set.data:
+                item["choices"] = form.choice_set.data
+            elif len(labels) < 2:
+                form.options.errors = [_("Give at least two answer options, one per line.")]
+                return _draft_page(study, view, 422, add_form=form)
+            else:
+                item["choices"] = [
+                    {"value": value, "label": {language: label}}
+                    for value, label in zip(doc.choice_values(labels), labels, strict=True)
+                ]
         pages = view.instrument.body.get("pages") or []
         page_id = pages[-1]["id"] if pages else "page_1"
         try:

@@ -94,11 +94,19 @@ class AddItemForm(FlaskForm):
             SelectChoice("rating_0_10", _l("A number from 0 to 10")),
             SelectChoice("text", _l("Free text")),
             SelectChoice("display", _l("Text to read, no answer")),
+            SelectChoice("single_choice", _l("One answer from a list")),
+            SelectChoice("multiple_choice", _l("Several answers from a list")),
         ],
     )
     text = StringField(
         _l("Question"), validators=[DataRequired(_l("Enter the question")), Length(max=2000)]
     )
+    options = TextAreaField(
+        _l("Answer options, one per line (for a list)"),
+        validators=[Optional(), Length(max=4000)],
+        description=_l("At least two. You can add scores and translations afterwards."),
+    )
+    choice_set = SelectField(_l("Or use a shared answer list"), default="")
 
 
 class CommentForm(FlaskForm):
