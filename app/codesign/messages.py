@@ -149,6 +149,11 @@ _LOADER: Final[tuple[tuple[re.Pattern[str], Text], ...]] = tuple(
             N_("%(language)s is not a language code such as 'en' or 'pt-BR'"),
         ),
         (r"'(?P<language>[^']*)' is listed twice", N_("'%(language)s' is listed twice")),
+        (
+            r"no '(?P<language>[^']*)' text; '(?P=language)' readers will see the "
+            r"'(?P<default>[^']*)' text",
+            N_("no '%(language)s' text; '%(language)s' readers will see the '%(default)s' text"),
+        ),
         (r"no item (?P<name>.+)", N_("no item %(name)s")),
         (
             r"id '(?P<name>[^']*)' is used by more than one item",

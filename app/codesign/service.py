@@ -321,7 +321,7 @@ def _loaded(draft: Draft, document: Mapping[str, Any]) -> Instrument:
     if instrument is None:  # drafts are kept valid; only an engine change could get here
         raise Invalid(
             N_("This draft no longer passes the instrument check."),
-            errors={"instrument": [_problem_line(p) for p in problems if p.is_error]},
+            errors={"instrument": [problem_text(p) for p in problems if p.is_error]},
         )
     return instrument
 
@@ -344,9 +344,18 @@ _NOT_EDITABLE: Final = {
 }
 
 
-def _problem_line(problem: Problem) -> str:
+def problem_text(problem: Problem) -> str:
     """A loader problem as ``chorus instruments check`` prints it, translatable."""
     message = loader_text(problem.message)
+    if not problem.is_error:
+        if problem.item_id:
+            return N_(
+                "%(file)s: item '%(item)s': warning: %(message)s",
+                file=problem.file,
+                item=problem.item_id,
+                message=message,
+            )
+        return N_("%(file)s: warning: %(message)s", file=problem.file, message=message)
     if problem.item_id:
         return N_(
             "%(file)s: item '%(item)s': %(message)s",
@@ -621,7 +630,7 @@ def _problems_by_item(problems: Iterable[Problem]) -> dict[str, list[str]]:
     for problem in problems:
         if problem.is_error:
             key = f"item '{problem.item_id}'" if problem.item_id else "instrument"
-            grouped.setdefault(key, []).append(_problem_line(problem))
+            grouped.setdefault(key, []).append(problem_text(problem))
     return grouped
 
 

@@ -16,6 +16,7 @@ from app.codesign import service as codesign
 from app.codesign.document import INSTRUMENT_PART
 from app.codesign.messages import N_, Text, loader_text, render
 from app.errors import Invalid
+from app.instruments.loader import parse_instrument
 
 ROOT = Path(__file__).resolve().parents[2]
 FRENCH = ROOT / "app/translations/fr/LC_MESSAGES/messages.po"
@@ -104,3 +105,20 @@ def test_every_message_of_the_codesign_package_has_a_french_translation() -> Non
     assert len(found) > 100
     missing = sorted(found - set(_french()))
     assert missing == [], f"translate these in app/translations/fr: {missing}"
+
+
+def test_the_loaders_missing_translation_warning_is_recognised() -> None:
+    _instrument, problems = parse_instrument(
+        (ROOT / "instruments/daily_symptom_diary.yaml")
+        .read_text("utf-8")
+        .replace("fr: Tête, ", "", 1),
+        "diary.yaml",
+    )
+    [warning] = [p for p in problems if not p.is_error]
+    text = codesign.problem_text(warning)
+    assert text == str(warning)  # the English reads exactly as the check prints it
+    french = _french()
+    assert render(text, lambda s: french.get(s, s)) == (
+        "diary.yaml : question 'pain_where' : attention : choices[0].label: pas de texte en "
+        "'fr' ; les lecteurs en 'fr' verront le texte en 'en'"
+    )

@@ -330,3 +330,27 @@ def test_a_list_question_is_added_with_its_options_or_a_shared_list(
     assert "shared answer list 'sleep'" in client.get(shared.headers["Location"]).get_data(
         as_text=True
     )
+
+
+def test_the_loaders_warnings_on_a_french_draft_page_are_french(
+    client: FlaskClient, world: World
+) -> None:
+    token = _author(client)
+    added = client.post(
+        _draft_url(world) + "/items",
+        data={
+            "csrf_token": token,
+            "add-id": "outside",
+            "add-type": "yes_no",
+            "add-text": "Did you go outside today?",
+        },
+    )
+    assert added.status_code == 302
+    html = client.get(_draft_url(world) + "/", headers=FRENCH).get_data(as_text=True)
+    found = re.search(r'<div class="warning">.*?</div>', html, re.S)
+    assert found, "no warnings on the page"
+    warnings = found.group(0)
+    assert "question &#39;outside&#39; : attention : text: pas de texte en &#39;fr&#39;" in (
+        warnings
+    ), warnings
+    assert "readers will see" not in html

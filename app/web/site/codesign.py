@@ -324,6 +324,7 @@ def _draft_page(
             button=forms.EmptyForm(),
             state_label=_state_label,
             item_text=_item_text,
+            problem_text=lambda problem: _say(codesign.problem_text(problem)),
         ),
         status,
     )
