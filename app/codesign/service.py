@@ -1870,7 +1870,9 @@ def submit_for_review(
     _require_author(user, draft.study_id)
     if draft.state not in EDITABLE_STATES:
         raise Conflict(
-            f"Only a draft can be submitted; this one is {draft.state.replace('_', ' ')}."
+            N_("Only a draft can be submitted; this one is in review or approved.")
+            if draft.state != DraftState.PUBLISHED
+            else _NOT_EDITABLE[DraftState.PUBLISHED.value]
         )
     clean_note = _clean_text(note, "note", MAX_NOTE, required=False)
     loaded = _loaded(draft, _document(_parts(session, draft)))
@@ -1880,7 +1882,10 @@ def submit_for_review(
         base.content_hash
     ):
         raise Invalid(
-            f"Nothing has changed since {draft.base_version.label}; there is nothing to review.",
+            N_(
+                "Nothing has changed since %(version)s; there is nothing to review.",
+                version=base.label,
+            ),
             errors={"draft": [N_("no changes")]},
         )
     _transition(session, user, draft, DraftState.IN_REVIEW, "codesign.review_submitted", clean_note)
@@ -1933,14 +1938,14 @@ def approve(
     sides = access.approval_sides(user.memberships, draft.study_id)
     if not sides:
         raise Forbidden(
-            "Only patient-group authors and study staff who approve instruments can approve."
+            N_("Only patient-group authors and study staff who approve instruments can approve.")
         )
     if draft.state != DraftState.IN_REVIEW:
         raise Conflict(N_("Only a draft in review can be approved."))
     authors = _change_authors(session, draft)
     if authors and authors <= {user.id}:
         raise Forbidden(
-            "You made every change in this draft, so someone else must approve it.",
+            N_("You made every change in this draft, so someone else must approve it."),
             errors={"approval": [N_("self-approval")]},
         )
     clean_note = _clean_text(note, "note", MAX_NOTE, required=False)
@@ -1979,8 +1984,10 @@ def publish(session: Session, user: StaffUser, draft_id: int) -> InstrumentVersi
     approvals = _valid_approvals(session, draft, digest)
     if not _sides_covered(approvals):
         raise Conflict(
-            "Publishing needs approval of this content by a patient-group author and a study "
-            "staff member."
+            N_(
+                "Publishing needs approval of this content by a patient-group author and a "
+                "study staff member."
+            )
         )
     _check_version_free(session, draft.instrument_key, draft.version)
     _result, row = library.publish_text(
