@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import yaml
 
+from app.codesign.messages import N_, loader_text
 from app.instruments.expressions import RESERVED_NAMES, ExpressionError, compile_expression
 from app.instruments.loader import Problem, _StrictYamlLoader, parse_instrument
 from app.instruments.model import RESPONDENT_TYPES, Instrument
@@ -170,7 +173,7 @@ _MISSING = object()
 def parse_path(path: str) -> list[str]:
     tokens = path.split(".")
     if not path or any(not token for token in tokens):
-        raise FieldPathError(f"'{path}' is not a field path such as 'text.self.en'")
+        raise FieldPathError(N_("'%(path)s' is not a field path such as 'text.self.en'", path=path))
     return tokens
 
 
@@ -180,10 +183,18 @@ def _step(container: object, token: str, path: str) -> tuple[Any, Any]:
         return token, container.get(token, _MISSING)
     if isinstance(container, list):
         if not token.isdigit():
-            raise FieldPathError(f"{path}: '{token}' should be a position number in a list")
+            raise FieldPathError(
+                N_(
+                    "%(path)s: '%(token)s' should be a position number in a list",
+                    path=path,
+                    token=token,
+                )
+            )
         index = int(token)
         return index, container[index] if index < len(container) else _MISSING
-    raise FieldPathError(f"{path}: '{token}' is inside a value that has no fields")
+    raise FieldPathError(
+        N_("%(path)s: '%(token)s' is inside a value that has no fields", path=path, token=token)
+    )
 
 
 def get_field(body: Mapping[str, Any], path: str) -> Any:
@@ -211,15 +222,21 @@ def set_field(
     is_item = "pages" not in result
     if tokens[0] == "id" and is_item:
         raise FieldPathError(
-            "id: an item's id cannot change (collected answers are stored under it); "
-            "add a new item and remove this one instead"
+            N_(
+                "id: an item's id cannot change (collected answers are stored under it); "
+                "add a new item and remove this one instead"
+            )
         )
     if tokens[0] in WORDING_FIELDS and is_item:
         _prepare_wording(result, tokens, path, respondent_types)
     if tokens[0] == "choices" and isinstance(result.get("choices"), str) and len(tokens) > 1:
         raise FieldPathError(
-            f"{path}: this item uses the shared answer list '{result['choices']}'; change it "
-            f"in the instrument's answer lists (choice_sets.{result['choices']})"
+            N_(
+                "%(path)s: this item uses the shared answer list '%(name)s'; change it in the "
+                "instrument's answer lists (choice_sets.%(name)s)",
+                path=path,
+                name=result["choices"],
+            )
         )
     container: Any = result
     for position, token in enumerate(tokens):
@@ -232,13 +249,25 @@ def set_field(
             elif isinstance(container, list) and key == len(container):
                 container.append(copy.deepcopy(value))
             elif isinstance(container, list) and key > len(container):
-                raise FieldPathError(f"{path}: the list has only {len(container)} members")
+                raise FieldPathError(
+                    N_(
+                        "%(path)s: the list has only %(count)s members",
+                        path=path,
+                        count=len(container),
+                    )
+                )
             else:
                 container[key] = copy.deepcopy(value)
             break
         if current is _MISSING:
             if isinstance(container, list) and key != len(container):
-                raise FieldPathError(f"{path}: the list has only {len(container)} members")
+                raise FieldPathError(
+                    N_(
+                        "%(path)s: the list has only %(count)s members",
+                        path=path,
+                        count=len(container),
+                    )
+                )
             if value is None:
                 break  # removing something that is not there
             current = {}
@@ -266,6 +295,22 @@ def _prepare_wording(
             f"{' and '.join(sorted(wording))}; name one, e.g. "
             f"{tokens[0]}.{sorted(wording)[0]}.{tokens[1]}"
         )
+
+
+def choice_values(labels: Sequence[str]) -> list[str]:
+    """Stored values for new answer options made from their labels: lower-case ASCII words
+    joined by ``_`` (``Very well`` -> ``very_well``), ``option_N`` when nothing is left, and
+    never the same value twice."""
+    values: list[str] = []
+    for number, label in enumerate(labels, start=1):
+        ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+        words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+        value = "_".join(words)[:40].strip("_") or f"option_{number}"
+        candidate, suffix = value, 2
+        while candidate in values:
+            candidate, suffix = f"{value}_{suffix}", suffix + 1
+        values.append(candidate)
+    return values
 
 
 # -- participant-visible texts ----------------------------------------------------------------
@@ -373,14 +418,16 @@ def check_expression(
     try:
         compiled = compile_expression(source, known)
     except ExpressionError as error:
-        return ExpressionCheck(False, f"{field}: {error}", error.column)
+        return ExpressionCheck(False, loader_text(f"{field}: {error}"), error.column)
     if earlier is not None:
         for name in compiled.names:
             if name not in earlier and name not in RESERVED_NAMES:
                 return ExpressionCheck(
                     False,
-                    f"{field}: '{name}' is not an earlier item; skip logic may only refer to "
-                    "items before it",
+                    loader_text(
+                        f"{field}: '{name}' is not an earlier item; skip logic may only refer "
+                        "to items before it"
+                    ),
                     None,
                     tuple(compiled.names),
                 )

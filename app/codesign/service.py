@@ -20,7 +20,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -34,9 +34,10 @@ from app.accounts.models import StaffUser
 from app.audit import service as audit
 from app.codesign import diff as diffing
 from app.codesign import document as doc
-from app.codesign import importers
+from app.codesign import importers, xliff
 from app.codesign import readability as reading
 from app.codesign import translations as tr
+from app.codesign.messages import N_, loader_text
 from app.codesign.models import (
     Approval,
     CodesignSettings,
@@ -89,13 +90,23 @@ class EditConflict(Conflict):
         theirs: Mapping[str, Any],
         current: Mapping[str, Any],
         changed_by: int | None,
+        message: str | None = None,
     ) -> None:
-        what = (
-            "the instrument settings" if part_key == doc.INSTRUMENT_PART else f"item '{part_key}'"
+        message = message or (
+            N_(
+                "Someone else saved the instrument settings while you were editing them. Your "
+                "change was not saved: compare your version with theirs and make your change "
+                "again."
+            )
+            if part_key == doc.INSTRUMENT_PART
+            else N_(
+                "Someone else saved item '%(item)s' while you were editing it. Your change was "
+                "not saved: compare your version with theirs and make your change again.",
+                item=part_key,
+            )
         )
         super().__init__(
-            f"Someone else saved {what} while you were editing it. Your change was not saved: "
-            "compare your version with theirs and make your change again.",
+            message,
             errors={
                 "part": part_key,
                 "your_revision": your_revision,
@@ -251,12 +262,22 @@ def _clean_text(value: str | None, name: str, limit: int, *, required: bool) -> 
     text = (value or "").replace("\r\n", "\n").strip()
     if not text:
         if required:
-            raise Invalid(errors={name: ["Write something first."]})
+            raise Invalid(errors={name: [N_("Write something first.")]})
         return None
     if len(text) > limit:
-        raise Invalid(errors={name: [f"Use at most {limit} characters (this has {len(text)})."]})
+        raise Invalid(
+            errors={
+                name: [
+                    N_(
+                        "Use at most %(limit)s characters (this has %(count)s).",
+                        limit=limit,
+                        count=len(text),
+                    )
+                ]
+            }
+        )
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
-        raise Invalid(errors={name: ["Remove control characters."]})
+        raise Invalid(errors={name: [N_("Remove control characters.")]})
     return text
 
 
@@ -265,7 +286,7 @@ def _load(session: Session, user: StaffUser, draft_id: int, *, lock: bool = Fals
     # so a revision read under it is the revision that will be replaced.
     draft = session.get(Draft, draft_id, with_for_update=lock, populate_existing=lock)
     if draft is None:
-        raise NotFound("No such draft.")
+        raise NotFound(N_("No such draft."))
     _require_participant(user, draft.study_id)
     return draft
 
@@ -299,18 +320,50 @@ def _loaded(draft: Draft, document: Mapping[str, Any]) -> Instrument:
     instrument, problems = doc.validate(document, _file_name(draft))
     if instrument is None:  # drafts are kept valid; only an engine change could get here
         raise Invalid(
-            "This draft no longer passes the instrument check.",
-            errors={"instrument": [str(p) for p in problems if p.is_error]},
+            N_("This draft no longer passes the instrument check."),
+            errors={"instrument": [problem_text(p) for p in problems if p.is_error]},
         )
     return instrument
 
 
 def _require_editable(draft: Draft) -> None:
     if draft.state not in EDITABLE_STATES:
-        raise Conflict(
-            f"This draft is {draft.state.replace('_', ' ')}: it cannot be edited now. "
-            "Ask for changes to reopen it."
+        raise Conflict(_NOT_EDITABLE.get(draft.state, _NOT_EDITABLE[DraftState.IN_REVIEW]))
+
+
+_NOT_EDITABLE: Final = {
+    DraftState.IN_REVIEW.value: N_(
+        "This draft is in review: it cannot be edited now. Ask for changes to reopen it."
+    ),
+    DraftState.APPROVED.value: N_(
+        "This draft is approved: it cannot be edited now. Ask for changes to reopen it."
+    ),
+    DraftState.PUBLISHED.value: N_(
+        "This version is published: it can never be edited. Start a new draft from it."
+    ),
+}
+
+
+def problem_text(problem: Problem) -> str:
+    """A loader problem as ``chorus instruments check`` prints it, translatable."""
+    message = loader_text(problem.message)
+    if not problem.is_error:
+        if problem.item_id:
+            return N_(
+                "%(file)s: item '%(item)s': warning: %(message)s",
+                file=problem.file,
+                item=problem.item_id,
+                message=message,
+            )
+        return N_("%(file)s: warning: %(message)s", file=problem.file, message=message)
+    if problem.item_id:
+        return N_(
+            "%(file)s: item '%(item)s': %(message)s",
+            file=problem.file,
+            item=problem.item_id,
+            message=message,
         )
+    return N_("%(file)s: %(message)s", file=problem.file, message=message)
 
 
 _LOADER_ITEM_PREFIX: Final = re.compile(r"^page '[^']*' items\[\d+\]\.?")
@@ -330,7 +383,9 @@ def _new_errors(
     errors: dict[str, list[str]] = {}
     for problem in after:
         if problem.is_error and (problem.item_id, problem.field, problem.message) not in known:
-            errors.setdefault(_problem_key(problem, part_key), []).append(problem.message)
+            errors.setdefault(_problem_key(problem, part_key), []).append(
+                loader_text(problem.message)
+            )
     return errors
 
 
@@ -343,7 +398,10 @@ def _refuse_new_errors(
     if errors:
         count = sum(len(messages) for messages in errors.values())
         raise Invalid(
-            f"Not saved: the change would give the instrument {count} problem(s).", errors=errors
+            N_(
+                "Not saved: the change would give the instrument %(count)s problem(s).", count=count
+            ),
+            errors=errors,
         )
 
 
@@ -385,7 +443,7 @@ def _all_sources(
 
 def _check_version_free(session: Session, key: str, version: str) -> None:
     if not (isinstance(version, str) and _VERSION.fullmatch(version)):
-        raise Invalid(errors={"version": ["Use a version such as 1.1.0."]})
+        raise Invalid(errors={"version": [N_("Use a version such as 1.1.0.")]})
     taken = session.scalar(
         select(InstrumentVersion.id).where(
             InstrumentVersion.instrument_key == key, InstrumentVersion.version == version
@@ -393,8 +451,12 @@ def _check_version_free(session: Session, key: str, version: str) -> None:
     )
     if taken is not None:
         raise Conflict(
-            f"{key} {version} is already published, and published versions never change. "
-            "Give the draft a new version number."
+            N_(
+                "%(key)s %(version)s is already published, and published versions never "
+                "change. Give the draft a new version number.",
+                key=key,
+                version=version,
+            )
         )
 
 
@@ -408,7 +470,11 @@ def _claim_version(session: Session, draft: Draft, version: str) -> None:
             session.flush()
     except IntegrityError as error:
         raise Conflict(
-            f"This study already has a draft of {draft.instrument_key} {version}."
+            N_(
+                "This study already has a draft of %(key)s %(version)s.",
+                key=draft.instrument_key,
+                version=version,
+            )
         ) from error
 
 
@@ -487,7 +553,10 @@ def _create(
     instrument, problems = doc.validate(document, f"{document.get('id')}.yaml")
     if instrument is None:
         raise Invalid(
-            f"{sum(p.is_error for p in problems)} problem(s): no draft was made.",
+            N_(
+                "%(count)s problem(s): no draft was made.",
+                count=sum(p.is_error for p in problems),
+            ),
             errors=_problems_by_item(problems),
         )
     _check_version_free(session, instrument.id, instrument.version)
@@ -502,8 +571,12 @@ def _create(
     )
     if not insert_unique(session, draft):
         raise Conflict(
-            f"This study already has a draft of {instrument.id} {instrument.version}; "
-            "open it, or give this one another version."
+            N_(
+                "This study already has a draft of %(key)s %(version)s; open it, or give this "
+                "one another version.",
+                key=instrument.id,
+                version=instrument.version,
+            )
         )
     instrument_body, items = doc.split(document)
     for key, body in [(doc.INSTRUMENT_PART, instrument_body), *items]:
@@ -557,7 +630,7 @@ def _problems_by_item(problems: Iterable[Problem]) -> dict[str, list[str]]:
     for problem in problems:
         if problem.is_error:
             key = f"item '{problem.item_id}'" if problem.item_id else "instrument"
-            grouped.setdefault(key, []).append(str(problem))
+            grouped.setdefault(key, []).append(problem_text(problem))
     return grouped
 
 
@@ -578,16 +651,21 @@ def create_draft(
         raise Invalid(
             errors={
                 "instrument_key": [
-                    "Use lower-case letters, digits and _ , starting with a letter "
-                    "(e.g. fatigue_diary)."
+                    N_(
+                        "Use lower-case letters, digits and _ , starting with a letter "
+                        "(e.g. fatigue_diary)."
+                    )
                 ]
             }
         )
     clean_title = _clean_text(title, "title", 300, required=True)
     if session.scalar(select(InstrumentVersion.id).where(InstrumentVersion.instrument_key == key)):
         raise Conflict(
-            f"An instrument called '{key}' is already published: start a new version of it "
-            "instead, or choose another name."
+            N_(
+                "An instrument called '%(key)s' is already published: start a new version of "
+                "it instead, or choose another name.",
+                key=key,
+            )
         )
     if session.scalar(
         select(Draft.id).where(
@@ -596,7 +674,7 @@ def create_draft(
             Draft.state != DraftState.PUBLISHED.value,
         )
     ):
-        raise Conflict(f"This study already has a draft called '{key}'.")
+        raise Conflict(N_("This study already has a draft called '%(key)s'.", key=key))
     document = {
         "id": key,
         "version": "1.0.0",
@@ -632,7 +710,7 @@ def create_draft_from_published(
     _require_author(user, study.id)
     base = session.get(InstrumentVersion, version_id)
     if base is None:
-        raise NotFound("No such published instrument version.")
+        raise NotFound(N_("No such published instrument version."))
     document = doc.from_yaml(base.source_text)
     document["version"] = version or _next_minor(base.version)
     return _create(
@@ -651,7 +729,11 @@ def import_draft(
     instrument, problems = parse_instrument(yaml_text, filename)
     if instrument is None:
         raise Invalid(
-            f"{filename}: {sum(p.is_error for p in problems)} problem(s); no draft was made.",
+            N_(
+                "%(file)s: %(count)s problem(s); no draft was made.",
+                file=filename,
+                count=sum(p.is_error for p in problems),
+            ),
             errors=_problems_by_item(problems),
         )
     base = session.scalar(
@@ -681,10 +763,10 @@ def transfer_ownership(
     if draft.owner_id != user.id:
         access.require(user.memberships, Permission.MANAGE_STUDY, draft.study_id)
     if draft.state == DraftState.PUBLISHED:
-        raise Conflict("This version is published; it has no owner to change.")
+        raise Conflict(N_("This version is published; it has no owner to change."))
     new_owner = session.get(StaffUser, new_owner_id)
     if new_owner is None or not new_owner.is_active or not _is_author(new_owner, draft.study_id):
-        raise Invalid(errors={"owner": ["Choose an active author of this study."]})
+        raise Invalid(errors={"owner": [N_("Choose an active author of this study.")]})
     previous = draft.owner_id
     draft.owner_id = new_owner.id
     draft.updated_at = utcnow()
@@ -712,7 +794,7 @@ def _apply(
     parts = _parts(session, draft)
     part = parts.get(part_key)
     if part is None:
-        raise NotFound(f"This draft has no item '{part_key}'.")
+        raise NotFound(N_("This draft has no item '%(part_key)s'.", part_key=part_key))
     if part.revision != expected_revision:
         raise EditConflict(
             part_key,
@@ -767,6 +849,12 @@ def _apply(
     return _part_view(part), changed
 
 
+def _reason(error: Exception) -> str:
+    """The message an exception was raised with, kept translatable when it is a Text."""
+    first = error.args[0] if error.args else ""
+    return first if isinstance(first, str) else str(error)
+
+
 def _safe_get(body: Mapping[str, Any], path: str) -> Any:
     try:
         return doc.get_field(body, path)
@@ -806,17 +894,19 @@ def _changed_body(
     part_key: str, body: Mapping[str, Any], changes: Mapping[str, Any], document: Mapping[str, Any]
 ) -> dict[str, Any]:
     if not changes:
-        raise Invalid(errors={"changes": ["Nothing to change."]})
+        raise Invalid(errors={"changes": [N_("Nothing to change.")]})
     errors: dict[str, list[str]] = {}
     result = dict(body)
     for path, value in changes.items():
         first = path.split(".")[0]
         if part_key == doc.INSTRUMENT_PART and first in _FIXED_INSTRUMENT_FIELDS:
-            errors[path] = [f"{first}: cannot be changed in a draft"]
+            errors[path] = [N_("%(field)s: cannot be changed in a draft", field=first)]
             continue
         tokens = path.split(".")
         if part_key == doc.INSTRUMENT_PART and first == "pages" and tokens[2:3] in ([], ["items"]):
-            errors[path] = ["add, move or remove items instead of editing a page's items or pages"]
+            errors[path] = [
+                N_("add, move or remove items instead of editing a page's items or pages")
+            ]
             continue
         problem = _value_problem(value)
         if problem:
@@ -825,9 +915,9 @@ def _changed_body(
         try:
             result = doc.set_field(result, path, value, respondent_types=doc.respondents(document))
         except doc.FieldPathError as error:
-            errors[path] = [str(error)]
+            errors[path] = [_reason(error)]
     if errors:
-        raise Invalid("Not saved: some fields cannot be changed this way.", errors=errors)
+        raise Invalid(N_("Not saved: some fields cannot be changed this way."), errors=errors)
     return result
 
 
@@ -866,6 +956,96 @@ def edit(
     return view
 
 
+_CHOICE_VALUE: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def choice_list_path(body: Mapping[str, Any], part_key: str, choice_set: str | None) -> str:
+    """Where the answer options live: an item's own ``choices`` or the instrument's shared
+    ``choice_sets.<name>``."""
+    if part_key == doc.INSTRUMENT_PART:
+        sets = body.get("choice_sets") or {}
+        if not choice_set or choice_set not in sets:
+            raise NotFound(N_("This draft has no shared answer list '%(name)s'.", name=choice_set))
+        return f"choice_sets.{choice_set}"
+    choices = body.get("choices")
+    if isinstance(choices, str):
+        raise Invalid(
+            errors={
+                "value": [
+                    N_(
+                        "This question uses the shared answer list '%(name)s': add the option "
+                        "to that list.",
+                        name=choices,
+                    )
+                ]
+            }
+        )
+    return "choices"
+
+
+def add_choice(
+    session: Session,
+    user: StaffUser,
+    draft_id: int,
+    part_key: str,
+    *,
+    value: str,
+    labels: Mapping[str, str],
+    score: float | None,
+    expected_revision: int,
+    choice_set: str | None = None,
+) -> PartView:
+    """Add an answer option at the end of an item's own list (``part_key`` = the item id) or
+    of a shared answer list (``part_key = INSTRUMENT_PART``, ``choice_set`` = its name). The
+    value is what answers store; ``labels`` map languages to what people read. Checked, kept
+    in the history and audited as an edit of that part (conflicts included)."""
+    draft = _load(session, user, draft_id, lock=True)
+    _require_author(user, draft.study_id)
+    _require_editable(draft)
+    parts = _parts(session, draft)
+    part = parts.get(part_key)
+    if part is None:
+        raise NotFound(N_("This draft has no item '%(item)s'.", item=part_key))
+    path = choice_list_path(part.body, part_key, choice_set)
+    members = doc.get_field(part.body, path)
+    members = members if isinstance(members, list) else []
+    code = (value or "").strip()
+    if not _CHOICE_VALUE.fullmatch(code):
+        raise Invalid(
+            errors={"value": [N_("Use letters, digits and _ (at most 64), for example often.")]}
+        )
+    # Lists coded 0, 1, 2 keep whole-number codes, as their data already has them.
+    numeric = bool(members) and all(
+        isinstance(m, dict) and isinstance(m.get("value"), int) for m in members
+    )
+    stored: int | str = int(code) if numeric and code.isdigit() else code
+    languages = _document(parts).get("languages") or []
+    texts = {
+        language: _clean_text(labels.get(language), f"label.{language}", 300, required=False)
+        for language in languages
+    }
+    choice: dict[str, Any] = {
+        "value": stored,
+        "label": {language: text for language, text in texts.items() if text},
+    }
+    if score is not None:
+        choice["score"] = score
+    view, _changed = _apply(
+        session, user, draft, part_key, {f"{path}.{len(members)}": choice}, expected_revision
+    )
+    _audit(
+        session,
+        user,
+        "codesign.choice_added",
+        draft,
+        part=part_key,
+        list=path,
+        position=len(members),
+        revision=view.revision,
+    )
+    return view
+
+
 def check_expression(
     session: Session,
     user: StaffUser,
@@ -888,7 +1068,7 @@ def check_expression(
             instrument, items, source, part=part_key, field=field, new_item_before=new_item_before
         )
     except doc.FieldPathError as error:
-        raise Invalid(errors={"field": [str(error)]}) from error
+        raise Invalid(errors={"field": [_reason(error)]}) from error
 
 
 def add_item(
@@ -909,9 +1089,9 @@ def add_item(
     parts = _parts(session, draft)
     item_id = item.get("id")
     if not (isinstance(item_id, str) and _ITEM_ID.fullmatch(item_id) and len(item_id) <= 64):
-        raise Invalid(errors={"id": ["Use letters, digits and _ , not starting with a digit."]})
+        raise Invalid(errors={"id": [N_("Use letters, digits and _ , not starting with a digit.")]})
     if item_id in parts:
-        raise Conflict(f"This draft already has an item '{item_id}'.")
+        raise Conflict(N_("This draft already has an item '%(item_id)s'.", item_id=item_id))
     instrument_part = parts[doc.INSTRUMENT_PART]
     before = _document(parts)
     instrument = copy.deepcopy(instrument_part.body)
@@ -970,7 +1150,7 @@ def remove_item(
     parts = _parts(session, draft)
     part = parts.get(item_id)
     if part is None or item_id == doc.INSTRUMENT_PART:
-        raise NotFound(f"This draft has no item '{item_id}'.")
+        raise NotFound(N_("This draft has no item '%(item_id)s'.", item_id=item_id))
     if part.revision != expected_revision:
         raise EditConflict(
             item_id,
@@ -1014,28 +1194,73 @@ def remove_item(
     _audit(session, user, "codesign.item_removed", draft, part=item_id)
 
 
+NEW_PAGE: Final = "@new"  # move_item's page_id for a new last page (page ids have no "@")
+
+
 def move_item(
-    session: Session, user: StaffUser, draft_id: int, item_id: str, *, page_id: str, position: int
-) -> None:
-    """Move an item to ``position`` on an existing page; refused if skip logic would then look
-    forward (the loader's rule)."""
+    session: Session,
+    user: StaffUser,
+    draft_id: int,
+    item_id: str,
+    *,
+    page_id: str,
+    position: int,
+    expected_revision: int,
+) -> bool:
+    """Move an item to ``position`` (counted without the item itself) on an existing page, or
+    onto a new last page (``page_id=NEW_PAGE``); a page left empty goes. The page layout
+    belongs to the instrument part, so ``expected_revision`` is that part's revision: if
+    someone changed it meanwhile, :class:`EditConflict` and nothing moves. Refused if skip
+    logic would then look forward (the loader's rule). False when the item is already there."""
     draft = _load(session, user, draft_id, lock=True)
     _require_author(user, draft.study_id)
     _require_editable(draft)
     parts = _parts(session, draft)
     if item_id not in parts or item_id == doc.INSTRUMENT_PART:
-        raise NotFound(f"This draft has no item '{item_id}'.")
-    before = _document(parts)
+        raise NotFound(N_("This draft has no item '%(item)s'.", item=item_id))
     instrument_part = parts[doc.INSTRUMENT_PART]
+    layout = before_pages(instrument_part.body)
+    if instrument_part.revision != expected_revision:
+        raise EditConflict(
+            doc.INSTRUMENT_PART,
+            your_revision=expected_revision,
+            current_revision=instrument_part.revision,
+            yours={"pages": None},
+            theirs={"pages": layout},
+            current=instrument_part.body,
+            changed_by=instrument_part.updated_by,
+            message=N_(
+                "Someone else changed the pages or the instrument settings while you were "
+                "moving this question. Nothing was moved: check where it is now and move it "
+                "again."
+            ),
+        )
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        raise Invalid(errors={"position": [N_("Choose a place for the question.")]})
+    before = _document(parts)
     instrument = copy.deepcopy(instrument_part.body)
-    target = next((p for p in instrument["pages"] if p["id"] == page_id), None)
-    if target is None:
-        raise Invalid(errors={"page_id": [f"This draft has no page '{page_id}'."]})
+    if page_id == NEW_PAGE:
+        taken = {page["id"] for page in instrument["pages"]}
+        number = len(taken) + 1
+        while f"page_{number}" in taken:
+            number += 1
+        target: dict[str, Any] = {"id": f"page_{number}", "items": []}
+        instrument["pages"].append(target)
+    else:
+        found = next((p for p in instrument["pages"] if p["id"] == page_id), None)
+        if found is None:
+            raise Invalid(
+                errors={"page_id": [N_("This draft has no page '%(page)s'.", page=page_id)]}
+            )
+        target = found
+    source = next(page["id"] for page in instrument["pages"] if item_id in page["items"])
     for page in instrument["pages"]:
         if item_id in page["items"]:
             page["items"].remove(item_id)
-    target["items"].insert(max(0, min(position, len(target["items"]))), item_id)
+    target["items"].insert(min(position, len(target["items"])), item_id)
     instrument["pages"] = [page for page in instrument["pages"] if page["items"]]
+    if before_pages(instrument) == layout:
+        return False
     _, items = _split_parts(parts)
     after = doc.assemble(instrument, dict(items))
     _refuse_new_errors(draft, before, after, item_id)
@@ -1045,7 +1270,7 @@ def move_item(
             draft_id=draft.id,
             part_key=doc.INSTRUMENT_PART,
             path="pages",
-            before=before_pages(instrument_part.body),
+            before=layout,
             after=before_pages(instrument),
             author_id=user.id,
             applied_by=user.id,
@@ -1056,9 +1281,21 @@ def move_item(
     instrument_part.body = instrument
     instrument_part.revision += 1
     instrument_part.updated_at = now
+    instrument_part.updated_by = user.id
     draft.updated_at = now
     session.flush()
-    _audit(session, user, "codesign.item_moved", draft, part=item_id, page=page_id)
+    _audit(
+        session,
+        user,
+        "codesign.item_moved",
+        draft,
+        part=item_id,
+        from_page=source,
+        page=target["id"],
+        position=target["items"].index(item_id),
+        revision=instrument_part.revision,
+    )
+    return True
 
 
 def before_pages(instrument: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -1092,29 +1329,33 @@ def add_comment(
     """A comment on the instrument (no part), an item, or one field of it; or a reply."""
     draft = _load(session, user, draft_id)
     if draft.state == DraftState.PUBLISHED:
-        raise Conflict("This version is published; discuss changes on a new draft.")
+        raise Conflict(N_("This version is published; discuss changes on a new draft."))
     text = _clean_text(body, "body", MAX_COMMENT, required=True)
     thread_id = None
     if reply_to is not None:
         parent = session.get(Comment, reply_to)
         if parent is None or parent.draft_id != draft.id:
-            raise NotFound("No such comment on this draft.")
+            raise NotFound(N_("No such comment on this draft."))
         thread_id = parent.thread_id or parent.id
         root = session.get(Comment, thread_id)
         assert root is not None
         part_key, path = root.part_key, root.path
     else:
         if part_key is not None and part_key not in _parts(session, draft):
-            raise Invalid(errors={"part_key": [f"This draft has no item '{part_key}'."]})
+            raise Invalid(
+                errors={
+                    "part_key": [N_("This draft has no item '%(part_key)s'.", part_key=part_key)]
+                }
+            )
         if path is not None:
             if part_key is None:
                 raise Invalid(
-                    errors={"path": ["Say which item (or the instrument) the field is on."]}
+                    errors={"path": [N_("Say which item (or the instrument) the field is on.")]}
                 )
             try:
                 doc.parse_path(path)
             except doc.FieldPathError as error:
-                raise Invalid(errors={"path": [str(error)]}) from error
+                raise Invalid(errors={"path": [_reason(error)]}) from error
     assert text is not None
     comment = Comment(
         draft_id=draft.id,
@@ -1144,7 +1385,7 @@ def set_comment_resolved(
     """Resolve (or reopen) the thread a comment belongs to."""
     comment = session.get(Comment, comment_id)
     if comment is None:
-        raise NotFound("No such comment.")
+        raise NotFound(N_("No such comment."))
     draft = _load(session, user, comment.draft_id)
     root = session.get(Comment, comment.thread_id) if comment.thread_id else comment
     assert root is not None
@@ -1200,17 +1441,17 @@ def suggest(
     so a suggestion that cannot be accepted is refused at once, with the same messages."""
     draft = _load(session, user, draft_id)
     if draft.state == DraftState.PUBLISHED:
-        raise Conflict("This version is published; suggest changes on a new draft.")
+        raise Conflict(N_("This version is published; suggest changes on a new draft."))
     clean_note = _clean_text(note, "note", MAX_NOTE, required=False)
     parts = _parts(session, draft)
     part = parts.get(part_key)
     if part is None:
-        raise NotFound(f"This draft has no item '{part_key}'.")
+        raise NotFound(N_("This draft has no item '%(part_key)s'.", part_key=part_key))
     document = _document(parts)
     body = _changed_body(part_key, part.body, {path: value}, document)
     current = _safe_get(part.body, path)
     if _safe_get(body, path) == current:
-        raise Invalid(errors={path: ["That is already the value."]})
+        raise Invalid(errors={path: [N_("That is already the value.")]})
     instrument, items = _split_parts(parts)
     if part_key == doc.INSTRUMENT_PART:
         instrument = body
@@ -1255,13 +1496,13 @@ def _open_suggestion(
 ) -> tuple[Draft, Suggestion]:
     suggestion = session.get(Suggestion, suggestion_id)
     if suggestion is None:
-        raise NotFound("No such suggestion.")
+        raise NotFound(N_("No such suggestion."))
     draft = _load(session, user, suggestion.draft_id, lock=True)
     session.refresh(suggestion)
     if draft.owner_id != user.id:
-        raise Forbidden("Only the draft's owner decides on suggestions.")
+        raise Forbidden(N_("Only the draft's owner decides on suggestions."))
     if suggestion.status != SuggestionStatus.OPEN:
-        raise Conflict(f"This suggestion was already {suggestion.status}.")
+        raise Conflict(N_("This suggestion was already %(status)s.", status=suggestion.status))
     return draft, suggestion
 
 
@@ -1276,7 +1517,7 @@ def accept_suggestion(
     clean_note = _clean_text(note, "note", MAX_NOTE, required=False)
     part = _parts(session, draft).get(suggestion.part_key)
     if part is None:
-        raise Conflict("The item this suggestion was for has been removed.")
+        raise Conflict(N_("The item this suggestion was for has been removed."))
     current = _safe_get(part.body, suggestion.path)
     if current != suggestion.base_value:
         raise EditConflict(
@@ -1374,7 +1615,7 @@ def confirm_translation(
     parts = _parts(session, draft)
     part = parts.get(part_key)
     if part is None:
-        raise NotFound(f"This draft has no item '{part_key}'.")
+        raise NotFound(N_("This draft has no item '%(part_key)s'.", part_key=part_key))
     if part.revision != expected_revision:
         raise EditConflict(
             part_key,
@@ -1388,7 +1629,7 @@ def confirm_translation(
     default = doc.default_language(parts[doc.INSTRUMENT_PART].body)
     translations = _part_translations(part_key, part.body, default)
     if field not in translations:
-        raise Invalid(errors={field: ["There is no translation here to confirm."]})
+        raise Invalid(errors={field: [N_("There is no translation here to confirm.")]})
     part.translation_sources = {
         **(part.translation_sources or {}),
         field: doc.source_hash(translations[field][1]),
@@ -1410,10 +1651,46 @@ def export_translations(
     status = next((s for s in report.languages if s.language == language), None)
     if status is None:
         raise Invalid(
-            errors={"language": [f"'{language}' is not a translation language of this draft."]}
+            errors={
+                "language": [
+                    N_(
+                        "'%(language)s' is not a translation language of this draft.",
+                        language=language,
+                    )
+                ]
+            }
         )
     draft = _load(session, user, draft_id)
     return f"{draft.instrument_key}-{draft.version}-{language}.csv", tr.export_csv(status.entries)
+
+
+def export_translations_xliff(
+    session: Session, user: StaffUser, draft_id: int, language: str
+) -> tuple[str, bytes]:
+    """``(file name, XLIFF 2.0 bytes)`` of every text in ``language`` with its source, for a
+    translator's tool (see ``app.codesign.xliff``)."""
+    report = translation_status(session, user, draft_id)
+    status = next((s for s in report.languages if s.language == language), None)
+    if status is None:
+        raise Invalid(
+            errors={
+                "language": [
+                    N_(
+                        "'%(language)s' is not a translation language of this draft.",
+                        language=language,
+                    )
+                ]
+            }
+        )
+    draft = _load(session, user, draft_id)
+    name = f"{draft.instrument_key}-{draft.version}-{language}.xlf"
+    data = xliff.export_xliff(
+        status.entries,
+        source_language=report.source_language,
+        language=language,
+        original=f"{draft.instrument_key}-{draft.version}",
+    )
+    return name, data
 
 
 def import_translations(
@@ -1421,6 +1698,38 @@ def import_translations(
 ) -> TranslationImport:
     """Apply a translator's CSV: all rows or none. Errors name the row and the cell; each
     translation is recorded against the source text the translator saw (stale if it changed)."""
+    return _import_translations(
+        session,
+        user,
+        draft_id,
+        "csv",
+        lambda slots, languages, default: tr.parse_csv(csv_text, slots, languages, default),
+    )
+
+
+def import_translations_xliff(
+    session: Session, user: StaffUser, draft_id: int, data: bytes
+) -> TranslationImport:
+    """Apply a translator's XLIFF 2.0 file: all units or none. Errors name the line; each
+    translation is recorded against the source text the translator saw, as with CSV."""
+    return _import_translations(
+        session,
+        user,
+        draft_id,
+        "xliff",
+        lambda slots, languages, default: xliff.parse_xliff(data, slots, languages, default),
+    )
+
+
+_Parser = Callable[
+    [Sequence[doc.TextSlot], Sequence[str], str],
+    tuple[list[tr.ImportedTranslation], dict[str, list[str]]],
+]
+
+
+def _import_translations(
+    session: Session, user: StaffUser, draft_id: int, file_format: str, parse: _Parser
+) -> TranslationImport:
     draft = _load(session, user, draft_id, lock=True)
     _require_author(user, draft.study_id)
     _require_editable(draft)
@@ -1428,10 +1737,16 @@ def import_translations(
     instrument, items = _split_parts(parts)
     default = doc.default_language(instrument)
     slots = doc.text_slots(instrument, items)
-    rows, errors = tr.parse_csv(csv_text, slots, instrument.get("languages") or [], default)
+    rows, errors = parse(slots, instrument.get("languages") or [], default)
     if errors:
         raise Invalid(
-            f"{len(errors)} row(s) could not be read; nothing was imported.", errors=errors
+            N_("%(count)s row(s) could not be read; nothing was imported.", count=len(errors))
+            if file_format == "csv"
+            else N_(
+                "%(count)s line(s) of the file have problems; nothing was imported.",
+                count=len(errors),
+            ),
+            errors=errors,
         )
     by_part: dict[str, dict[str, str]] = {}
     fingerprints: dict[tuple[str, str], str] = {}
@@ -1467,6 +1782,7 @@ def import_translations(
         user,
         "codesign.translations_imported",
         draft,
+        format=file_format,
         rows=len(rows),
         applied=sum(len(c) for c in by_part.values()),
         stale=stale,
@@ -1486,7 +1802,7 @@ def set_readability_target(session: Session, user: StaffUser, study: Study, grad
     """The study's target reading level, as a school grade (1 to 16)."""
     access.require_somewhere(user.memberships, Permission.APPROVE_INSTRUMENTS, study.id)
     if not (isinstance(grade, int | float) and not isinstance(grade, bool) and 1 <= grade <= 16):
-        raise Invalid(errors={"grade": ["Use a school grade from 1 to 16 (8 is usual)."]})
+        raise Invalid(errors={"grade": [N_("Use a school grade from 1 to 16 (8 is usual).")]})
     settings = session.get(CodesignSettings, study.id)
     if settings is None:
         settings = CodesignSettings(study_id=study.id, readability_target_grade=float(grade))
@@ -1554,7 +1870,9 @@ def submit_for_review(
     _require_author(user, draft.study_id)
     if draft.state not in EDITABLE_STATES:
         raise Conflict(
-            f"Only a draft can be submitted; this one is {draft.state.replace('_', ' ')}."
+            N_("Only a draft can be submitted; this one is in review or approved.")
+            if draft.state != DraftState.PUBLISHED
+            else _NOT_EDITABLE[DraftState.PUBLISHED.value]
         )
     clean_note = _clean_text(note, "note", MAX_NOTE, required=False)
     loaded = _loaded(draft, _document(_parts(session, draft)))
@@ -1564,8 +1882,11 @@ def submit_for_review(
         base.content_hash
     ):
         raise Invalid(
-            f"Nothing has changed since {draft.base_version.label}; there is nothing to review.",
-            errors={"draft": ["no changes"]},
+            N_(
+                "Nothing has changed since %(version)s; there is nothing to review.",
+                version=base.label,
+            ),
+            errors={"draft": [N_("no changes")]},
         )
     _transition(session, user, draft, DraftState.IN_REVIEW, "codesign.review_submitted", clean_note)
     return draft
@@ -1579,7 +1900,7 @@ def request_changes(session: Session, user: StaffUser, draft_id: int, note: str)
     if not reviewer and draft.owner_id != user.id:
         raise Forbidden()
     if draft.state not in (DraftState.IN_REVIEW, DraftState.APPROVED):
-        raise Conflict("Changes can be requested only while a draft is in review or approved.")
+        raise Conflict(N_("Changes can be requested only while a draft is in review or approved."))
     clean_note = _clean_text(note, "note", MAX_NOTE, required=True)
     _transition(
         session, user, draft, DraftState.CHANGES_REQUESTED, "codesign.changes_requested", clean_note
@@ -1617,21 +1938,21 @@ def approve(
     sides = access.approval_sides(user.memberships, draft.study_id)
     if not sides:
         raise Forbidden(
-            "Only patient-group authors and study staff who approve instruments can approve."
+            N_("Only patient-group authors and study staff who approve instruments can approve.")
         )
     if draft.state != DraftState.IN_REVIEW:
-        raise Conflict("Only a draft in review can be approved.")
+        raise Conflict(N_("Only a draft in review can be approved."))
     authors = _change_authors(session, draft)
     if authors and authors <= {user.id}:
         raise Forbidden(
-            "You made every change in this draft, so someone else must approve it.",
-            errors={"approval": ["self-approval"]},
+            N_("You made every change in this draft, so someone else must approve it."),
+            errors={"approval": [N_("self-approval")]},
         )
     clean_note = _clean_text(note, "note", MAX_NOTE, required=False)
     digest = _content_hash(session, draft)
     approvals = _valid_approvals(session, draft, digest)
     if any(a.user_id == user.id for a in approvals):
-        raise Conflict("You have already approved this content.")
+        raise Conflict(N_("You have already approved this content."))
     covered = {a.side for a in approvals}
     side = next((s for s in sorted(sides) if s not in covered), sorted(sides)[0])
     approval = Approval(draft_id=draft.id, user_id=user.id, side=side.value, content_hash=digest)
@@ -1656,15 +1977,17 @@ def publish(session: Session, user: StaffUser, draft_id: int) -> InstrumentVersi
     on. Approvals are checked again against the content being published."""
     draft = _load(session, user, draft_id, lock=True)
     if draft.state != DraftState.APPROVED:
-        raise Conflict("Only an approved draft can be published.")
+        raise Conflict(N_("Only an approved draft can be published."))
     parts = _parts(session, draft)
     document = _document(parts)
     digest = content_hash(_loaded(draft, document))
     approvals = _valid_approvals(session, draft, digest)
     if not _sides_covered(approvals):
         raise Conflict(
-            "Publishing needs approval of this content by a patient-group author and a study "
-            "staff member."
+            N_(
+                "Publishing needs approval of this content by a patient-group author and a "
+                "study staff member."
+            )
         )
     _check_version_free(session, draft.instrument_key, draft.version)
     _result, row = library.publish_text(
@@ -1713,15 +2036,15 @@ def _resolve(session: Session, study: Study, ref: VersionRef) -> tuple[Instrumen
     if ref.kind == "published":
         row = session.get(InstrumentVersion, ref.id)
         if row is None:
-            raise NotFound("No such published version.")
+            raise NotFound(N_("No such published version."))
         return library.instrument_of(row), row.source_file, row.source_text
     if ref.kind == "draft":
         draft = session.get(Draft, ref.id)
         if draft is None or draft.study_id != study.id:
-            raise NotFound("No such draft in this study.")
+            raise NotFound(N_("No such draft in this study."))
         document = _document(_parts(session, draft))
         return _loaded(draft, document), _file_name(draft), doc.to_yaml(document)
-    raise Invalid(errors={"version": [f"'{ref.kind}' is not a kind of version"]})
+    raise Invalid(errors={"version": [N_("'%(kind)s' is not a kind of version", kind=ref.kind)]})
 
 
 def diff_versions(
@@ -1827,9 +2150,9 @@ def preview_rendering(
     the preview keeps answers in the page and sends nothing."""
     draft = _load(session, user, draft_id)
     if draft.study_id != study.id:
-        raise NotFound("No such draft in this study.")
+        raise NotFound(N_("No such draft in this study."))
     instrument = _loaded(draft, _document(_parts(session, draft)))
     try:
         return render_instrument(instrument, language, respondent)
     except RenderError as error:
-        raise Invalid(str(error), errors={"language": [str(error)]}) from error
+        raise Invalid(str(error), errors={"language": [_reason(error)]}) from error

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from app.codesign.document import TextSlot, source_hash
+from app.codesign.messages import N_
 
 CSV_COLUMNS: Final = ("part", "field", "language", "source_text", "source_hash", "translation")
 MAX_TRANSLATION_LENGTH: Final = 4000
@@ -152,12 +153,16 @@ def parse_csv(
     try:
         header = next(reader, None)
         if header is None or [h.strip() for h in header] != list(CSV_COLUMNS):
-            return [], {"row 1": [f"expected the columns {', '.join(CSV_COLUMNS)}"]}
+            return [], {
+                "row 1": [N_("expected the columns %(columns)s", columns=", ".join(CSV_COLUMNS))]
+            }
         known = {(slot.part, slot.path): slot for slot in slots}
         seen: dict[tuple[str, str, str], int] = {}
         for number, raw in enumerate(reader, start=2):
             if number > MAX_ROWS + 1:
-                errors[f"row {number}"] = [f"a file may hold at most {MAX_ROWS} rows"]
+                errors[f"row {number}"] = [
+                    N_("a file may hold at most %(count)s rows", count=MAX_ROWS)
+                ]
                 break
             if not any(cell.strip() for cell in raw):
                 continue
@@ -166,7 +171,10 @@ def parse_csv(
                 part, path, language = raw[0].strip(), raw[1].strip(), raw[2].strip()
                 if (part, path, language) in seen:
                     problems.append(
-                        f"the same text and language as row {seen[(part, path, language)]}"
+                        N_(
+                            "the same text and language as row %(row)s",
+                            row=seen[(part, path, language)],
+                        )
                     )
                 seen[(part, path, language)] = number
             if problems:
@@ -184,7 +192,7 @@ def parse_csv(
                     )
                 )
     except csv.Error as error:
-        errors[f"row {reader.line_num}"] = [f"not valid CSV: {error}"]
+        errors[f"row {reader.line_num}"] = [N_("not valid CSV: %(reason)s", reason=str(error))]
     return rows, errors
 
 
@@ -195,22 +203,39 @@ def _row_problems(
     default: str,
 ) -> list[str]:
     if len(raw) != len(CSV_COLUMNS):
-        return [f"expected {len(CSV_COLUMNS)} cells, found {len(raw)}"]
+        return [
+            N_(
+                "expected %(wanted)s cells, found %(count)s",
+                wanted=len(CSV_COLUMNS),
+                count=len(raw),
+            )
+        ]
     part, path, language, _source, fingerprint, translation = (cell.strip() for cell in raw)
-    problems = []
+    problems: list[str] = []
     if (part, path) not in known:
-        problems.append(f"no text '{path}' in '{part}' in this draft")
+        problems.append(N_("no text '%(path)s' in '%(part)s' in this draft", path=path, part=part))
     if language == default:
-        problems.append(f"'{language}' is the source language; edit source texts in the draft")
+        problems.append(
+            N_(
+                "'%(language)s' is the source language; edit source texts in the draft",
+                language=language,
+            )
+        )
     elif language not in languages:
         problems.append(
-            f"language '{language}' is not one of the draft's languages ({', '.join(languages)})"
+            N_(
+                "language '%(language)s' is not one of the draft's languages (%(languages)s)",
+                language=language,
+                languages=", ".join(languages),
+            )
         )
     if not _HASH.fullmatch(fingerprint):
-        problems.append("source_hash: keep the value from the exported file")
+        problems.append(N_("source_hash: keep the value from the exported file"))
     text = _uncell(translation)
     if len(text) > MAX_TRANSLATION_LENGTH:
-        problems.append(f"translation: use at most {MAX_TRANSLATION_LENGTH} characters")
+        problems.append(
+            N_("translation: use at most %(count)s characters", count=MAX_TRANSLATION_LENGTH)
+        )
     if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in text):
-        problems.append("translation: remove control characters")
+        problems.append(N_("translation: remove control characters"))
     return problems

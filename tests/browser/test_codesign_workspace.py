@@ -267,6 +267,9 @@ def test_axe_finds_nothing_on_any_codesign_page(
         f"/drafts/{draft.id}/items/fatigue",
         f"/drafts/{draft.id}/items/sleep",
         f"/drafts/{draft.id}/items/anything_else/remove",
+        f"/drafts/{draft.id}/items/pain_where",
+        f"/drafts/{draft.id}/items/sleep/move",
+        f"/drafts/{draft.id}/choice-sets/sleep",
         f"/drafts/{draft.id}/settings",
         f"/drafts/{draft.id}/translations",
         f"/drafts/{draft.id}/readability",
@@ -290,6 +293,20 @@ def test_axe_finds_nothing_on_any_codesign_page(
     page.wait_for_load_state("load")
     page.evaluate("window.scrollTo(0, 0)")
     assert_accessible(page, f"item with an error {locale}")
+    page.goto(base + f"/drafts/{draft.id}/items/pain_where")
+    page.locator("#option-value").fill("head")  # already an option: the loader refuses it
+    page.locator("#answer-options button[type=submit]").click()
+    page.locator(".error-summary").wait_for()
+    page.wait_for_load_state("load")
+    page.evaluate("window.scrollTo(0, 0)")
+    assert_accessible(page, f"answer option refused {locale}")
+    page.goto(base + f"/drafts/{draft.id}/choice-sets/sleep")
+    page.locator("[id='choice_sets.sleep.0.score']").fill("many")
+    page.locator("#choice-set-form button[type=submit]").click()
+    page.locator(".error-summary").wait_for()
+    page.wait_for_load_state("load")
+    page.evaluate("window.scrollTo(0, 0)")
+    assert_accessible(page, f"answer list with an error {locale}")
     page.goto(base + "/")
     page.locator("form[action$='/new'] button[type=submit]").click()
     page.locator(".error-summary").wait_for()

@@ -140,3 +140,14 @@ def test_a_new_items_expression_is_checked_where_it_will_be_placed():
     assert not at_start.ok and "not an earlier item" in (at_start.message or "")
     at_end = doc.check_expression(instrument, items, "pain > 0", part="new_item", field="show_when")
     assert at_end.ok
+
+
+def test_new_answer_options_get_stored_values_from_their_labels():
+    from app.codesign.document import choice_values
+
+    assert choice_values(["Very well", "Très mal", "Très mal", "!!!"]) == [
+        "very_well",
+        "tres_mal",
+        "tres_mal_2",
+        "option_4",
+    ]

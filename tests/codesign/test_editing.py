@@ -171,7 +171,15 @@ def test_add_move_and_remove_items_keep_skip_logic_looking_back(session, world, 
     assert view.document["pages"][-1]["id"] == "outside"
     assert any("'fr' text" in w.message for w in view.warnings)  # missing translations warn
     with pytest.raises(Invalid):  # pain_where's skip logic needs pain before it
-        codesign.move_item(session, world.author, draft.id, "pain", page_id="outside", position=1)
+        codesign.move_item(
+            session,
+            world.author,
+            draft.id,
+            "pain",
+            page_id="outside",
+            position=1,
+            expected_revision=revision(session, world.author, draft.id, INSTRUMENT_PART),
+        )
     session.rollback()
     with pytest.raises(Invalid) as used:
         codesign.remove_item(

@@ -30,7 +30,9 @@ def test_lists_of_drafts_and_versions_for_the_pages(session, world):
 def test_moving_an_item_keeps_its_content_and_is_kept_in_history(session, world):
     draft = codesign.create_draft_from_published(session, world.author, world.study, world.diary.id)
     session.commit()
-    codesign.move_item(session, world.author, draft.id, "mood", page_id="body", position=0)
+    codesign.move_item(
+        session, world.author, draft.id, "mood", page_id="body", position=0, expected_revision=1
+    )
     session.commit()
     view = codesign.get_draft(session, world.author, draft.id)
     assert [p.key for p in view.items][:2] == ["mood", "fatigue"]
@@ -39,7 +41,15 @@ def test_moving_an_item_keeps_its_content_and_is_kept_in_history(session, world)
     diff = codesign.diff_with_base(session, world.author, draft.id)
     assert {c.kind for c in diff.changes} == {"items_reordered"}
     with pytest.raises(Invalid):
-        codesign.move_item(session, world.author, draft.id, "mood", page_id="nowhere", position=0)
+        codesign.move_item(
+            session,
+            world.author,
+            draft.id,
+            "mood",
+            page_id="nowhere",
+            position=0,
+            expected_revision=2,
+        )
     session.rollback()
 
 

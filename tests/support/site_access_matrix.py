@@ -206,3 +206,13 @@ ALLOWED[("POST", _DRAFT + "/readability")] = {
 }
 ALLOWED[("GET", _DRAFT + "/items/<part>/remove")] = AUTHORS
 ALLOWED[("POST", _DRAFT + "/items/<part>/remove")] = AUTHORS
+# Moving questions, answer options and shared answer lists, XLIFF for translators.
+for _values in TARGET_VALUES.values():
+    _values["name"] = "sleep"  # the diary's shared answer list
+ALLOWED[("GET", _DRAFT + "/items/<part>/move")] = AUTHORS
+ALLOWED[("POST", _DRAFT + "/items/<part>/move")] = AUTHORS
+ALLOWED[("POST", _DRAFT + "/items/<part>/options")] = AUTHORS
+ALLOWED[("GET", _DRAFT + "/choice-sets/<name>")] = CO_DESIGNERS
+ALLOWED[("POST", _DRAFT + "/choice-sets/<name>")] = AUTHORS
+ALLOWED[("POST", _DRAFT + "/choice-sets/<name>/options")] = AUTHORS
+ALLOWED[("GET", _DRAFT + "/translations.xlf")] = CO_DESIGNERS

@@ -6,9 +6,12 @@ access and records the audit event."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -16,9 +19,11 @@ from app import access
 from app.access import Permission
 from app.codesign import document as doc
 from app.codesign import service as codesign
+from app.codesign.messages import Text, render
 from app.codesign.models import DraftState
 from app.errors import ChorusError, NotFound
 from app.extensions import db
+from app.http_errors import handle_chorus_error
 from app.instruments.model import RESPONDENT_TYPES
 from app.security import CONTENT_SECURITY_POLICY
 from app.studies.models import Study
@@ -53,11 +58,56 @@ def _draft(study: Study, draft_id: int) -> codesign.DraftView:
     return view
 
 
+def _say(message: object) -> str:
+    """A service's message in the page's language (``app.codesign.messages``)."""
+    return render(message, gettext)
+
+
+def _localize(error: ChorusError) -> ChorusError:
+    """The error with its messages in the page's language, in place; values that are not
+    messages (an edit conflict's two versions) are left as they are."""
+    error.message = _say(error.message)
+    for key, value in list(error.errors.items()):
+        if isinstance(value, Text):
+            error.errors[key] = _say(value)
+        elif isinstance(value, list):
+            error.errors[key] = [_say(m) if isinstance(m, Text) else m for m in value]
+    return error
+
+
+@bp.errorhandler(ChorusError)
+def _translated_error(error: ChorusError) -> BaseResponse:
+    """A refusal no view caught: the error page, in the page's language. Only the co-design
+    services raise translatable messages; every other error passes through unchanged."""
+    return handle_chorus_error(_localize(error))
+
+
+class _Change(forms.Change):
+    status = 200
+
+
+@contextmanager
+def _saving(form: Any, *, field: str) -> Iterator[_Change]:
+    """``forms.saving`` with the refusal's messages in the page's language and its status
+    (422, or 409 when someone else saved first) kept for the page."""
+    outcome = _Change()
+    with forms.saving(form, field=field) as change:
+        try:
+            yield outcome
+        except ChorusError as error:
+            outcome.status = error.status
+            if isinstance(error, codesign.EditConflict):
+                error.errors = {}  # its two versions are data, not messages: say it once
+            raise _localize(error) from None
+    outcome.saved = change.saved
+
+
 def _failed(error: ChorusError, form: Any) -> None:
     """A refused change: nothing was saved; its messages go beside the fields they name."""
     if error.status not in (409, 422):
         raise error
     db.session.rollback()
+    _localize(error)
     for key, messages in _flat(error.errors or {}).items():
         field = form._fields.get(key)
         if field is not None:
@@ -215,7 +265,7 @@ def upload_draft(slug: str) -> tuple[str, int]:
             if error.status != 422:
                 raise
             db.session.rollback()
-            problems = _flat(error.errors or {})
+            problems = _flat(_localize(error).errors or {})
             if "file" in problems:
                 form.file.errors = problems.pop("file")
             else:
@@ -268,15 +318,25 @@ def _draft_page(
             transitions=transitions,
             names=_names(people),
             comment_form=given.get("comment_form") or cf.CommentForm(),
-            add_form=given.get("add_form") or cf.AddItemForm(prefix="add"),
+            add_form=given.get("add_form") or _add_form(view),
             note_form=given.get("note_form") or cf.NoteForm(),
             changes_form=given.get("changes_form") or cf.RequestChangesForm(prefix="changes"),
             button=forms.EmptyForm(),
             state_label=_state_label,
             item_text=_item_text,
+            problem_text=lambda problem: _say(codesign.problem_text(problem)),
         ),
         status,
     )
+
+
+def _add_form(view: codesign.DraftView) -> cf.AddItemForm:
+    form = cf.AddItemForm(prefix="add")
+    form.choice_set.choices = [
+        ("", _("No: its own options, written above")),
+        *((name, name) for name in view.instrument.body.get("choice_sets") or {}),
+    ]
+    return form
 
 
 def _item_text(body: dict[str, Any], language: str) -> str:
@@ -302,7 +362,7 @@ def add_item(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
     study = _study(slug)
     _require_author(study)
     view = _draft(study, draft_id)
-    form = cf.AddItemForm(prefix="add")
+    form = _add_form(view)
     if form.validate_on_submit():
         language = doc.default_language(view.document)
         item: dict[str, Any] = {
@@ -310,6 +370,19 @@ def add_item(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
             "type": form.type.data,
             "text": {language: form.text.data.strip()},
         }
+        if form.type.data in ("single_choice", "multiple_choice"):
+            lines = [line.strip() for line in (form.options.data or "").splitlines()]
+            labels = [line for line in lines if line]
+            if form.choice_set.data:
+                item["choices"] = form.choice_set.data
+            elif len(labels) < 2:
+                form.options.errors = [_("Give at least two answer options, one per line.")]
+                return _draft_page(study, view, 422, add_form=form)
+            else:
+                item["choices"] = [
+                    {"value": value, "label": {language: label}}
+                    for value, label in zip(doc.choice_values(labels), labels, strict=True)
+                ]
         pages = view.instrument.body.get("pages") or []
         page_id = pages[-1]["id"] if pages else "page_1"
         try:
@@ -560,8 +633,12 @@ def _item_page(
     values: dict[str, Any] | None = None,
     suggest_form: cf.SuggestForm | None = None,
     field_errors: dict[str, list[str]] | None = None,
+    choice_form: cf.AddChoiceForm | None = None,
 ) -> tuple[str, int]:
     body = dict(part.body)
+    if choice_form is None:
+        choice_form = cf.AddChoiceForm(prefix="option", formdata=None)
+        choice_form.revision.data = str(part.revision)
     languages = _languages(view)
     respondents = list(doc.respondents(view.document))
     grids = {
@@ -592,6 +669,7 @@ def _item_page(
             field_errors=field_errors or {},
             conflict=conflict,
             suggest_form=suggest_form,
+            choice_form=choice_form,
             comment_form=cf.CommentForm(),
             comment_paths=[
                 ("", _("The whole question")),
@@ -664,7 +742,7 @@ def item(slug: str, draft_id: int, part: str) -> BaseResponse | tuple[str, int]:
         fresh = _draft(study, draft_id)
         now = _part(fresh, part)
         form.revision.data = str(now.revision)
-        form.form_errors.append(conflict.message or "")
+        form.form_errors.append(_say(conflict.message))
         return _item_page(study, fresh, now, form, 409, conflict=conflict)
     except ChorusError as error:
         _failed(error, form)
@@ -764,12 +842,13 @@ def settings(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
             db.session.rollback()
             view = _draft(study, draft_id)
             form.revision.data = str(view.instrument.revision)
-            form.form_errors.append(error.message or "")
+            form.form_errors.append(_say(error.message))
             conflict, status = error, 409
         except ChorusError as error:
             if error.status != 422:
                 raise
             db.session.rollback()
+            _localize(error)
             values, status = dict(request.form), error.status
             field_errors = _settings_errors(view, _flat(error.errors or {}))
             if not error.errors:
@@ -884,7 +963,8 @@ def check_expression(slug: str, draft_id: int) -> Response:
         part_key=request.args.get("part", ""),
         field=request.args.get("field", "show_when"),
     )
-    return jsonify({"ok": result.ok, "message": result.message, "column": result.column})
+    message = None if result.message is None else _say(result.message)
+    return jsonify({"ok": result.ok, "message": message, "column": result.column})
 
 
 # -- translations, readability ----------------------------------------------------------------
@@ -934,6 +1014,34 @@ def translations_csv(slug: str, draft_id: int) -> Response:
     )
 
 
+def _where_in_file(key: str) -> str:
+    """``row 3`` (CSV) or ``line 12`` (XLIFF) in the page's language."""
+    kind, _sep, number = key.partition(" ")
+    if kind == "row" and number.isdigit():
+        return str(_("row %(number)s", number=number))
+    if kind == "line" and number.isdigit():
+        return str(_("line %(number)s", number=number))
+    return key
+
+
+@bp.get(DRAFT + "/translations.xlf")
+@signed_in
+def translations_xliff(slug: str, draft_id: int) -> Response:
+    study = _study(slug)
+    _draft(study, draft_id)
+    language = request.args.get("language", "")
+    if not language:  # the first translation language, as for CSV
+        report = codesign.translation_status(db_session(), staff(), draft_id)
+        language = report.languages[0].language if report.languages else report.source_language
+    name, data = codesign.export_translations_xliff(db_session(), staff(), draft_id, language)
+    db.session.commit()
+    return Response(
+        data,
+        mimetype="application/xliff+xml",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @bp.post(DRAFT + "/translations")
 @signed_in
 def upload_translations(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
@@ -943,17 +1051,24 @@ def upload_translations(slug: str, draft_id: int) -> BaseResponse | tuple[str, i
     form = cf.TranslationUploadForm()
     if form.validate_on_submit():
         raw = form.file.data.read()
+        is_xliff = (form.file.data.filename or "").lower().endswith((".xlf", ".xliff"))
         try:
-            text = raw.decode("utf-8-sig")
+            text = "" if is_xliff else raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             form.file.errors = [_("Save the file as UTF-8 CSV and try again.")]
         else:
             try:
-                result = codesign.import_translations(db_session(), staff(), draft_id, text)
+                if is_xliff:
+                    result = codesign.import_translations_xliff(
+                        db_session(), staff(), draft_id, raw
+                    )
+                else:
+                    result = codesign.import_translations(db_session(), staff(), draft_id, text)
             except ChorusError as error:
                 _failed(error, form)
                 for row, messages in _flat(error.errors or {}).items():
-                    form.form_errors.extend(f"{row}: {m}" for m in messages)
+                    where = _where_in_file(row)
+                    form.form_errors.extend(f"{where}: {m}" for m in messages)
             else:
                 db.session.commit()
                 flash(
@@ -1161,3 +1276,323 @@ def feedback(slug: str) -> tuple[str, int]:
     key = request.args.get("instrument", "")
     report = codesign.feedback(session, user, study, key) if key in keys else None
     return page("site/codesign/feedback.html", study, keys=keys, key=key, report=report), 200
+
+
+# -- moving questions between pages ---------------------------------------------------------
+
+
+def _page_name(page: dict[str, Any], number: int, language: str) -> str:
+    title = page.get("title")
+    text = title.get(language) if isinstance(title, dict) else title
+    return str(_("Page %(number)s (%(title)s)", number=number, title=text or page["id"]))
+
+
+def _destinations(view: codesign.DraftView, part_key: str) -> tuple[list[tuple[str, str]], str]:
+    """``(value, label)`` of every place a question can go (``page id:position``, counted
+    without the question itself) and the value of where it is now."""
+    language = doc.default_language(view.document)
+    places: list[tuple[str, str]] = []
+    current = ""
+    for number, page_body in enumerate(view.instrument.body.get("pages") or [], start=1):
+        name = _page_name(page_body, number, language)
+        others = [item_id for item_id in page_body["items"] if item_id != part_key]
+        if part_key in page_body["items"]:
+            current = f"{page_body['id']}:{page_body['items'].index(part_key)}"
+        places.append((f"{page_body['id']}:0", _("%(page)s, first", page=name)))
+        for position, other in enumerate(others, start=1):
+            places.append(
+                (
+                    f"{page_body['id']}:{position}",
+                    _("%(page)s, after %(item)s", page=name, item=other),
+                )
+            )
+    places.append((f"{codesign.NEW_PAGE}:0", _("On a new page at the end")))
+    here = _("(where it is now)")
+    return [(value, f"{label} {here}" if value == current else label) for value, label in places], (
+        current
+    )
+
+
+@bp.route(DRAFT + "/items/<part>/move", methods=["GET", "POST"])
+@signed_in
+def move_item(slug: str, draft_id: int, part: str) -> BaseResponse | tuple[str, int]:
+    """Move a question to another place or page: one list of places and a button."""
+    study = _study(slug)
+    _require_author(study)
+    view = _draft(study, draft_id)
+    current = _part(view, part)
+    form = cf.MoveItemForm()
+    form.destination.choices, here = _destinations(view, part)
+    status = 200
+    if request.method == "GET":
+        form.revision.data = str(view.instrument.revision)
+        form.destination.data = here
+    elif form.validate_on_submit():
+        page_id, _sep, position = form.destination.data.rpartition(":")
+        revision = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+        moved = False
+        with _saving(form, field="destination") as change:
+            moved = codesign.move_item(
+                db_session(),
+                staff(),
+                draft_id,
+                part,
+                page_id=page_id,
+                position=int(position),
+                expected_revision=revision,
+            )
+        if change.saved:
+            flash(_("Question moved.") if moved else _("The question was already there."))
+            return redirect(url_for("site.draft", slug=slug, draft_id=draft_id) + "#questions")
+        status = change.status
+        view = _draft(study, draft_id)  # as it is now, after someone else's change
+        current = _part(view, part)
+        form.destination.choices, here = _destinations(view, part)
+        form.revision.data = str(view.instrument.revision)
+    else:
+        status = 422
+    return (
+        page(
+            "site/codesign/move.html",
+            study,
+            view=view,
+            draft=view.draft,
+            part=current,
+            form=form,
+            text=_item_text(dict(current.body), doc.default_language(view.document)),
+        ),
+        status,
+    )
+
+
+# -- answer options and shared answer lists ---------------------------------------------------
+
+
+def _labels() -> dict[str, str]:
+    """The new option's label per language, from its inputs (``option-label.fr``)."""
+    return {
+        key.removeprefix("option-label."): value
+        for key, value in request.form.items()
+        if key.startswith("option-label.")
+    }
+
+
+def _add_choice(
+    study: Study, view: codesign.DraftView, part_key: str, choice_set: str | None
+) -> tuple[cf.AddChoiceForm, int] | BaseResponse:
+    """Add one answer option from the form; the form (with its errors) and status if not."""
+    form = cf.AddChoiceForm(prefix="option")
+    if not form.validate_on_submit():
+        return form, 422
+    raw_score = (form.score.data or "").strip()
+    score = _number(raw_score)
+    if raw_score and score is None:
+        form.score.errors = [_("Enter a number, for example 2.")]
+        return form, 422
+    revision = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+    with _saving(form, field="value") as change:
+        codesign.add_choice(
+            db_session(),
+            staff(),
+            view.draft.id,
+            part_key,
+            value=form.value.data,
+            labels=_labels(),
+            score=score,
+            expected_revision=revision,
+            choice_set=choice_set,
+        )
+    if change.saved:
+        flash(_("Answer option added."))
+        if choice_set is not None:
+            target = url_for(
+                "site.choice_set", slug=study.slug, draft_id=view.draft.id, name=choice_set
+            )
+        else:
+            target = url_for("site.item", slug=study.slug, draft_id=view.draft.id, part=part_key)
+        return redirect(target + "#answer-options")
+    return form, change.status
+
+
+@bp.post(DRAFT + "/items/<part>/options")
+@signed_in
+def add_option(slug: str, draft_id: int, part: str) -> BaseResponse | tuple[str, int]:
+    study = _study(slug)
+    _require_author(study)
+    view = _draft(study, draft_id)
+    _part(view, part)
+    result = _add_choice(study, view, part, None)
+    if not isinstance(result, tuple):
+        return result
+    form, status = result
+    fresh = _draft(study, draft_id)
+    current = _part(fresh, part)
+    item_form = cf.ItemForm(formdata=None)
+    item_form.revision.data = str(current.revision)
+    form.revision.data = str(current.revision)
+    return _item_page(
+        study, fresh, current, item_form, status, choice_form=form, values=_labels_as_values()
+    )
+
+
+def _labels_as_values() -> dict[str, Any]:
+    return {f"option-label.{language}": text for language, text in _labels().items()}
+
+
+def _choice_set_fields(view: codesign.DraftView, name: str) -> list[tuple[str, Any]]:
+    """(field path, current value) of every label and score of one shared answer list."""
+    members = (view.instrument.body.get("choice_sets") or {}).get(name)
+    if not isinstance(members, list):
+        raise NotFound(_("This draft has no shared answer list '%(name)s'.", name=name))
+    fields: list[tuple[str, Any]] = []
+    for index, member in enumerate(members):
+        label = member.get("label") if isinstance(member, dict) else None
+        for language in _languages(view):
+            text = label.get(language) if isinstance(label, dict) else None
+            fields.append((f"choice_sets.{name}.{index}.label.{language}", text))
+        fields.append((f"choice_sets.{name}.{index}.score", member.get("score")))
+    return fields
+
+
+def _choice_set_changes(
+    view: codesign.DraftView, name: str
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    changes: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for path, current in _choice_set_fields(view, name):
+        if path not in request.form:
+            continue
+        raw = request.form[path].replace("\r\n", "\n").strip()
+        if path.endswith(".score"):
+            value = _number(raw)
+            if raw and value is None:
+                errors[path] = [_("Enter a number, for example 2.")]
+            elif value != current:
+                changes[path] = value
+        elif (raw or None) != current:
+            changes[path] = raw or None
+    return changes, errors
+
+
+@bp.route(DRAFT + "/choice-sets/<name>", methods=["GET", "POST"])
+@signed_in
+def choice_set(slug: str, draft_id: int, name: str) -> BaseResponse | tuple[str, int]:
+    """A shared answer list: its labels in each language and its scores, edited together (a
+    change shows in every question that uses the list), and a form to add an option."""
+    study = _study(slug)
+    view = _draft(study, draft_id)
+    _choice_set_fields(view, name)  # 404 for a list the draft does not have
+    form = cf.ChoiceSetForm()
+    option_form: cf.AddChoiceForm | None = None
+    status = 200
+    conflict = None
+    values: dict[str, Any] = {}
+    field_errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        form.revision.data = str(view.instrument.revision)
+    else:
+        _require_author(study)
+        if not form.validate_on_submit():
+            abort(400)
+        revision = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+        changes, field_errors = _choice_set_changes(view, name)
+        if not changes and not field_errors:
+            flash(_("Nothing was changed."))
+            return redirect(url_for("site.choice_set", slug=slug, draft_id=draft_id, name=name))
+        if field_errors:
+            values, status = dict(request.form), 422
+        else:
+            try:
+                codesign.edit(
+                    db_session(), staff(), draft_id, doc.INSTRUMENT_PART, changes, revision
+                )
+            except codesign.EditConflict as error:
+                db.session.rollback()
+                view = _draft(study, draft_id)
+                form.revision.data = str(view.instrument.revision)
+                form.form_errors.append(_say(error.message))
+                conflict, status = error, 409
+            except ChorusError as error:
+                if error.status != 422:
+                    raise
+                db.session.rollback()
+                _localize(error)
+                values, status = dict(request.form), error.status
+                field_errors = _flat(error.errors or {})
+                if not error.errors:
+                    form.form_errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(_("Saved. Every question that uses this list shows the change."))
+                return redirect(url_for("site.choice_set", slug=slug, draft_id=draft_id, name=name))
+    return _choice_set_page(
+        study,
+        view,
+        name,
+        form,
+        status,
+        option_form=option_form,
+        conflict=conflict,
+        values=values,
+        field_errors=field_errors,
+    )
+
+
+def _choice_set_page(
+    study: Study,
+    view: codesign.DraftView,
+    name: str,
+    form: cf.ChoiceSetForm,
+    status: int,
+    *,
+    option_form: cf.AddChoiceForm | None = None,
+    conflict: codesign.EditConflict | None = None,
+    values: dict[str, Any] | None = None,
+    field_errors: dict[str, list[str]] | None = None,
+) -> tuple[str, int]:
+    members = view.instrument.body["choice_sets"][name]
+    if option_form is None:
+        option_form = cf.AddChoiceForm(prefix="option", formdata=None)
+        option_form.revision.data = str(view.instrument.revision)
+    users = [p.key for p in view.items if p.body.get("choices") == name]
+    return (
+        page(
+            "site/codesign/choice_set.html",
+            study,
+            view=view,
+            draft=view.draft,
+            name=name,
+            members=members,
+            languages=_languages(view),
+            form=form,
+            option_form=option_form,
+            option_action=url_for(
+                "site.add_set_option", slug=study.slug, draft_id=view.draft.id, name=name
+            ),
+            conflict=conflict,
+            values=values or {},
+            field_errors=field_errors or {},
+            used_by=users,
+        ),
+        status,
+    )
+
+
+@bp.post(DRAFT + "/choice-sets/<name>/options")
+@signed_in
+def add_set_option(slug: str, draft_id: int, name: str) -> BaseResponse | tuple[str, int]:
+    study = _study(slug)
+    _require_author(study)
+    view = _draft(study, draft_id)
+    _choice_set_fields(view, name)
+    result = _add_choice(study, view, doc.INSTRUMENT_PART, name)
+    if not isinstance(result, tuple):
+        return result
+    option_form, status = result
+    fresh = _draft(study, draft_id)
+    option_form.revision.data = str(fresh.instrument.revision)
+    form = cf.ChoiceSetForm(formdata=None)
+    form.revision.data = str(fresh.instrument.revision)
+    return _choice_set_page(
+        study, fresh, name, form, status, option_form=option_form, values=_labels_as_values()
+    )

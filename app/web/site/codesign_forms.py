@@ -94,11 +94,19 @@ class AddItemForm(FlaskForm):
             SelectChoice("rating_0_10", _l("A number from 0 to 10")),
             SelectChoice("text", _l("Free text")),
             SelectChoice("display", _l("Text to read, no answer")),
+            SelectChoice("single_choice", _l("One answer from a list")),
+            SelectChoice("multiple_choice", _l("Several answers from a list")),
         ],
     )
     text = StringField(
         _l("Question"), validators=[DataRequired(_l("Enter the question")), Length(max=2000)]
     )
+    options = TextAreaField(
+        _l("Answer options, one per line (for a list)"),
+        validators=[Optional(), Length(max=4000)],
+        description=_l("At least two. You can add scores and translations afterwards."),
+    )
+    choice_set = SelectField(_l("Or use a shared answer list"), default="")
 
 
 class CommentForm(FlaskForm):
@@ -131,7 +139,10 @@ class RequestChangesForm(FlaskForm):
 
 
 class TranslationUploadForm(FlaskForm):
-    file = FileField(_l("Translations file (.csv)"), validators=[FileRequired(_l("Choose a file"))])
+    file = FileField(
+        _l("Translations file (.csv, .xlf or .xliff)"),
+        validators=[FileRequired(_l("Choose a file"))],
+    )
 
 
 class SettingsForm(FlaskForm):
@@ -149,3 +160,40 @@ class TargetForm(FlaskForm):
         ],
         description=_l("Texts harder than this are flagged. Grade 8 suits most adults."),
     )
+
+
+class MoveItemForm(FlaskForm):
+    revision = HiddenField()
+    destination = SelectField(
+        _l("Where the question goes"),
+        validators=[DataRequired(_l("Choose where the question goes"))],
+        description=_l(
+            "Participants see the pages in this order. A question that skip logic uses must "
+            "stay before the questions that use it."
+        ),
+    )
+
+
+class AddChoiceForm(FlaskForm):
+    """One new answer option; its labels are read by their field paths (``label.fr``)."""
+
+    revision = HiddenField()
+    value = StringField(
+        _l("Stored as"),
+        validators=[DataRequired(_l("Enter how the answer is stored")), Length(max=64)],
+        description=_l(
+            "Letters, digits and _, for example often. Analyses see this; it never changes "
+            "once answers are collected."
+        ),
+    )
+    score = StringField(
+        _l("Score (optional)"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("A number used by the instrument's scores, for example 2."),
+    )
+
+
+class ChoiceSetForm(FlaskForm):
+    """A shared answer list: labels and scores are read by their field paths."""
+
+    revision = HiddenField()
