@@ -12,35 +12,161 @@ import io
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import marshmallow as ma
 import segno
 from flask import Response
 from flask.views import MethodView
+from marshmallow import validate
 
 from app.access import Permission
 from app.accounts.models import StaffUser
 from app.api import Blueprint, documented_errors
-from app.api.participant_schemas import (
-    CaregiverCreateSchema,
-    CaregiverLinkCreateSchema,
-    CaregiverLinkSchema,
-    DeviceSchema,
-    InvitationCreateSchema,
-    InvitationQrSchema,
-    IssuedInvitationSchema,
-    ParticipantEnrolSchema,
-    ParticipantListQuerySchema,
-    ParticipantSchema,
-    PauseSchema,
-    ReasonSchema,
-)
+from app.api.schemas import StrictSchema
 from app.auth import current_staff, settings, staff_required
 from app.db import utcnow
 from app.extensions import db
-from app.participants.models import CaregiverLink, Device, Participant
-from app.participants.service import IssuedInvitation
+from app.participants.models import AgeBand, CaregiverLink, Device, Participant
+from app.participants.service import (
+    CAREGIVER_ROLES,
+    DEFAULT_INVITATION_DAYS,
+    MAX_INVITATION_DAYS,
+    IssuedInvitation,
+)
 from app.studies.models import Study
 from app.workspace import common
 from app.workspace import participants as workspace
+
+
+class ParticipantEnrolSchema(StrictSchema):
+    """Give `date_of_birth` or `age_band`; a date of birth only sets the age band and is not stored."""
+
+    site = ma.fields.String(required=True, metadata={"description": "Site code, e.g. LYON"})
+    code = ma.fields.String(
+        required=True, metadata={"description": "Pseudonymous study code, e.g. LYON-0042"}
+    )
+    time_zone = ma.fields.String(
+        required=True, metadata={"description": "IANA time zone, e.g. Europe/Paris"}
+    )
+    language = ma.fields.String(required=True, metadata={"description": "BCP 47, e.g. fr"})
+    date_of_birth = ma.fields.Date(load_default=None, load_only=True)
+    age_band = ma.fields.String(
+        load_default=None, validate=validate.OneOf([b.value for b in AgeBand])
+    )
+    arm = ma.fields.String(load_default=None, validate=validate.Length(max=64))
+    nickname = ma.fields.String(load_default=None, validate=validate.Length(max=40))
+    colour = ma.fields.String(load_default=None, metadata={"description": "e.g. #1f77b4"})
+
+
+class ReminderPauseSchema(ma.Schema):
+    starts_on = ma.fields.Date(dump_only=True)
+    ends_on = ma.fields.Date(dump_only=True)
+    reason = ma.fields.String(dump_only=True)
+
+
+class ParticipantSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    code = ma.fields.String(dump_only=True)
+    site = ma.fields.Function(lambda p: p.site.code, dump_only=True)
+    time_zone = ma.fields.String(dump_only=True)
+    language = ma.fields.String(dump_only=True)
+    age_band = ma.fields.String(dump_only=True)
+    arm = ma.fields.String(dump_only=True, allow_none=True)
+    nickname = ma.fields.String(dump_only=True, allow_none=True)
+    colour = ma.fields.String(dump_only=True, allow_none=True)
+    status = ma.fields.String(dump_only=True)
+    paused_until = ma.fields.Date(dump_only=True, allow_none=True)
+    enrolled_at = ma.fields.DateTime(dump_only=True)
+    withdrawn_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+    reminder_pause = ma.fields.Nested(
+        ReminderPauseSchema,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The participant's own reminder pause covering today (list only)"},
+    )
+
+
+class ParticipantListQuerySchema(StrictSchema):
+    site = ma.fields.String(load_default=None, metadata={"description": "Only this site (code)"})
+
+
+class InvitationCreateSchema(StrictSchema):
+    valid_for_days = ma.fields.Integer(
+        load_default=DEFAULT_INVITATION_DAYS,
+        validate=validate.Range(min=1, max=MAX_INVITATION_DAYS),
+    )
+
+
+class IssuedInvitationSchema(ma.Schema):
+    """Shown once: only hashes are stored, so a lost link or code means a new invitation."""
+
+    link = ma.fields.String(
+        dump_only=True,
+        metadata={"description": "Open on the phone; the secret is in the #fragment"},
+    )
+    code = ma.fields.String(
+        dump_only=True, metadata={"description": "To type instead: 10 characters, ABCD-EFGH-JK"}
+    )
+    expires_at = ma.fields.DateTime(dump_only=True)
+
+
+class InvitationQrSchema(StrictSchema):
+    link = ma.fields.String(
+        required=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "The link from the invitation response"},
+    )
+
+
+class PauseSchema(StrictSchema):
+    until = ma.fields.Date(
+        load_default=None, metadata={"description": "Last paused day; null: until resumed"}
+    )
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class ReasonSchema(StrictSchema):
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class CaregiverCreateSchema(StrictSchema):
+    language = ma.fields.String(required=True)
+    time_zone = ma.fields.String(required=True)
+    caregiver_role = ma.fields.String(required=True, validate=validate.OneOf(CAREGIVER_ROLES))
+    display_name = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(max=80),
+        metadata={"description": "Optional; how the study team refers to them"},
+    )
+
+
+class CaregiverLinkCreateSchema(StrictSchema):
+    caregiver_role = ma.fields.String(required=True, validate=validate.OneOf(CAREGIVER_ROLES))
+
+
+class CaregiverLinkSchema(ma.Schema):
+    caregiver_id = ma.fields.Integer(dump_only=True)
+    caregiver_role = ma.fields.String(dump_only=True)
+    display_name = ma.fields.Function(lambda link: link.caregiver.display_name, dump_only=True)
+    language = ma.fields.Function(lambda link: link.caregiver.language, dump_only=True)
+    time_zone = ma.fields.Function(lambda link: link.caregiver.time_zone, dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+def _holder(device: Any) -> str:
+    return "participant" if device.participant_id is not None else "caregiver"
+
+
+class DeviceSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    holder = ma.fields.Function(
+        _holder, dump_only=True, metadata={"enum": ["participant", "caregiver"]}
+    )
+    caregiver_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    label = ma.fields.String(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+    last_seen_at = ma.fields.DateTime(dump_only=True)
+    revoked_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+
 
 blp = Blueprint(
     "participants",

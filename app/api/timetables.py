@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
 from app.access import Permission
 from app.accounts.models import StaffUser
 from app.api import Blueprint, documented_errors
-from app.api.settings_schemas import (
+from app.api.schemas import (
     PauseCreateSchema,
-    StaffTimetablePauseSchema,
-    StaffTimetableSchema,
+    TimetablePauseSchema,
+    TimetableSchema,
     TimetableUpdateSchema,
 )
 from app.auth import current_staff, staff_required
@@ -31,6 +32,17 @@ from app.reminders.models import TimetablePause
 from app.studies.models import Study
 from app.workspace import common
 from app.workspace import timetables as workspace
+
+
+class StaffTimetablePauseSchema(TimetablePauseSchema):
+    created_at = ma.fields.DateTime(dump_only=True)
+    created_by = ma.fields.String(dump_only=True)
+
+
+class StaffTimetableSchema(TimetableSchema):
+    pauses = ma.fields.List(ma.fields.Nested(StaffTimetablePauseSchema), dump_only=True)
+    updated_by = ma.fields.String(dump_only=True, allow_none=True)
+
 
 blp = Blueprint(
     "timetables",

@@ -3,7 +3,8 @@
 The list is one page of participants picked by an indexed query (search, filter, sort, limit),
 then a fixed handful of batched queries for that page's devices, caregivers, next due, last
 response and pauses: the cost follows the page size, not the study's size (no N+1). Every
-list and every participant page is audited; actions call the same services as the API.
+list and every participant page is audited. The staff API (app/api/participants.py) calls
+the same functions: the scoped lookup, the full list with pauses, the actions.
 """
 
 from __future__ import annotations
