@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import Response
 from flask_wtf.csrf import generate_csrf
+from marshmallow import validate
 
 from app.accounts import service as accounts
 from app.accounts.models import StaffUser
 from app.api import Blueprint
-from app.api.schemas import (
-    CsrfTokenSchema,
-    LoginSchema,
-    StaffSessionSchema,
-    TotpConfirmSchema,
-    TotpEnrolmentSchema,
-)
+from app.api.schemas import StrictSchema
 from app.auth import (
     client_ip,
     current_staff,
@@ -28,6 +24,56 @@ from app.auth import (
 from app.db import utcnow
 from app.errors import ChorusError
 from app.extensions import db
+
+
+class LoginSchema(StrictSchema):
+    email = ma.fields.String(required=True, validate=validate.Length(min=3, max=254))
+    password = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=1024), load_only=True
+    )
+    totp_code = ma.fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\s*\d{3}\s?\d{3}\s*$", error="Enter the 6-digit code."),
+    )
+
+
+class MembershipSchema(ma.Schema):
+    study = ma.fields.Function(lambda m: m.study.slug, dump_only=True)
+    site = ma.fields.Function(
+        lambda m: m.site.code if m.site else None,
+        dump_only=True,
+        metadata={"description": "null means every site"},
+    )
+    role = ma.fields.String(dump_only=True)
+
+
+class StaffSessionSchema(ma.Schema):
+    """Who is signed in, and the CSRF token to send back in X-CSRFToken."""
+
+    id = ma.fields.Integer(dump_only=True)
+    email = ma.fields.String(dump_only=True)
+    display_name = ma.fields.String(dump_only=True)
+    totp_enabled = ma.fields.Boolean(dump_only=True)
+    memberships = ma.fields.List(ma.fields.Nested(MembershipSchema), dump_only=True)
+    csrf_token = ma.fields.String(dump_only=True)
+
+
+class CsrfTokenSchema(ma.Schema):
+    csrf_token = ma.fields.String(dump_only=True)
+
+
+class TotpEnrolmentSchema(ma.Schema):
+    otpauth_uri = ma.fields.String(
+        dump_only=True, metadata={"description": "Show as a QR code to the authenticator app"}
+    )
+
+
+class TotpConfirmSchema(StrictSchema):
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\s*\d{3}\s?\d{3}\s*$", error="Enter the 6-digit code."),
+    )
+
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/v1/auth", description="Staff sign-in and sessions"

@@ -7,13 +7,48 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
+from marshmallow import validate
+
 from app.api import Blueprint
 from app.api.me import due_of, me_of
-from app.api.participant_schemas import DeviceCredentialSchema, RedeemSchema
+from app.api.schemas import StrictSchema
 from app.auth import client_ip, settings
 from app.db import utcnow
 from app.extensions import csrf, db
 from app.participants import service as participants
+
+
+class RedeemSchema(StrictSchema):
+    """Send `token` (from the link's #join= fragment) or `code` (typed), not both."""
+
+    token = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    code = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    device_label = ma.fields.String(load_default=None, validate=validate.Length(max=80))
+
+    @ma.validates_schema
+    def _one_secret(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("token") is None) == (data.get("code") is None):
+            raise ma.ValidationError("Send the invitation code or the link token.", "code")
+
+
+class DeviceCredentialSchema(ma.Schema):
+    """Shown once. Send as `Authorization: Bearer <device_token>` on every /api/v1/me request."""
+
+    device_token = ma.fields.String(dump_only=True)
+    device_id = ma.fields.Integer(dump_only=True)
+    kind = ma.fields.String(dump_only=True, metadata={"enum": ["participant", "caregiver"]})
+    me = ma.fields.Nested(
+        "MeSchema",
+        dump_only=True,
+        metadata={"description": "What `GET /api/v1/me` answers with this token"},
+    )
+    due = ma.fields.Nested(
+        "DueSchema",
+        dump_only=True,
+        metadata={"description": "What `GET /api/v1/me/due` answers with this token, now"},
+    )
+
 
 blp = Blueprint(
     "invitations",

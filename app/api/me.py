@@ -10,15 +10,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import marshmallow as ma
 from flask import Response
 
 from app.api import Blueprint
-from app.api.participant_schemas import (
-    DueSchema,
-    MeSchema,
-    RenderedInstrumentQuerySchema,
-    RenderedInstrumentSchema,
-)
+from app.api.parsing import RowId
+from app.api.schemas import StrictSchema
 from app.db import utcnow
 from app.device_auth import current_device, device_required
 from app.errors import NotFound
@@ -30,6 +27,118 @@ from app.participants import service as participants
 from app.participants.models import Device
 from app.reminders import due as due_service
 from app.studies.service import safety_contacts_for
+
+
+class PersonSchema(ma.Schema):
+    """Someone this phone answers for. `respondent` picks the wording (self or proxy);
+    `answered_by` is what a response records (self, parent, other_caregiver)."""
+
+    participant_id = ma.fields.Function(lambda p: p.participant.id, dump_only=True)
+    study = ma.fields.Function(lambda p: p.participant.study.slug, dump_only=True)
+    nickname = ma.fields.Function(lambda p: p.participant.nickname, dump_only=True)
+    colour = ma.fields.Function(lambda p: p.participant.colour, dump_only=True)
+    time_zone = ma.fields.Function(
+        lambda p: p.participant.time_zone,
+        dump_only=True,
+        metadata={"description": "The person's own time zone: their questionnaires open in it"},
+    )
+    age_band = ma.fields.Function(lambda p: p.participant.age_band, dump_only=True)
+    status = ma.fields.Function(lambda p: p.participant.status, dump_only=True)
+    respondent = ma.fields.Function(
+        lambda p: str(p.respondent), dump_only=True, metadata={"enum": ["self", "proxy"]}
+    )
+    caregiver_role = ma.fields.String(dump_only=True, allow_none=True)
+    answered_by = ma.fields.String(dump_only=True)
+
+
+class MeSchema(ma.Schema):
+    kind = ma.fields.String(dump_only=True, metadata={"enum": ["participant", "caregiver"]})
+    language = ma.fields.String(dump_only=True)
+    time_zone = ma.fields.String(dump_only=True)
+    device_id = ma.fields.Integer(dump_only=True)
+    device_label = ma.fields.String(dump_only=True)
+    people = ma.fields.List(ma.fields.Nested(PersonSchema), dump_only=True)
+
+
+class DueInstrumentSchema(ma.Schema):
+    key = ma.fields.String(dump_only=True)
+    version = ma.fields.String(dump_only=True)
+    title = ma.fields.String(dump_only=True)
+    language = ma.fields.String(dump_only=True)
+    respondent = ma.fields.String(dump_only=True)
+    status = ma.fields.String(
+        dump_only=True,
+        metadata={
+            "enum": ["open", "upcoming", "available"],
+            "description": "open: answer now; upcoming: the next one, opens at opens_at; "
+            "available: no schedule, answer any time",
+        },
+    )
+    upcoming = ma.fields.Boolean(dump_only=True, metadata={"description": "status == upcoming"})
+    occurrence_id = ma.fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Send with the answers; null for unscheduled instruments"},
+    )
+    opens_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    closes_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class PersonDueSchema(PersonSchema):
+    instruments = ma.fields.List(ma.fields.Nested(DueInstrumentSchema), dump_only=True)
+
+
+class DueSchema(ma.Schema):
+    people = ma.fields.List(ma.fields.Nested(PersonDueSchema), dump_only=True)
+
+
+class RenderedInstrumentQuerySchema(StrictSchema):
+    for_ = RowId(
+        required=True,
+        data_key="for",
+        metadata={"description": "The participant answered for (an id from GET /api/v1/me)"},
+    )
+
+
+class RenderedInstrumentSchema(ma.Schema):
+    """The instrument as the phone shows it (see app/instruments/rendering.py)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    id = ma.fields.String(dump_only=True)
+    version = ma.fields.String(dump_only=True)
+    content_hash = ma.fields.String(dump_only=True)
+    language = ma.fields.String(dump_only=True)
+    respondent = ma.fields.String(dump_only=True)
+    title = ma.fields.String(dump_only=True)
+    description = ma.fields.String(dump_only=True, allow_none=True)
+    recall_period = ma.fields.String(dump_only=True, allow_none=True)
+    estimated_minutes = ma.fields.Raw(dump_only=True, allow_none=True)
+    copyright = ma.fields.String(dump_only=True, allow_none=True)
+    pages = ma.fields.List(ma.fields.Dict(), dump_only=True)
+    scores = ma.fields.List(
+        ma.fields.Dict(),
+        dump_only=True,
+        metadata={"description": "How each score is computed, for the phone's own trend chart"},
+    )
+    safety = ma.fields.List(
+        ma.fields.Dict(),
+        dump_only=True,
+        metadata={
+            "description": "Alert rules with a message for the participant ({id, when, message, "
+            "language}): the phone evaluates `when` over the answers and its scores and shows "
+            "the message on the thank-you screen, online or not"
+        },
+    )
+    safety_contacts = ma.fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The site's or study's help contacts in the reader's language"},
+    )
+    participant_id = ma.fields.Integer(dump_only=True)
+    answered_by = ma.fields.String(dump_only=True)
+
 
 blp = Blueprint(
     "me",

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import marshmallow as ma
 from flask import Response
+from marshmallow import validate
 
 from app.api import Blueprint, documented_errors
-from app.api.settings_schemas import (
-    HistoryPageSchema,
-    HistoryQuerySchema,
-    LanguageSchema,
-    NewsListSchema,
+from app.api.parsing import RowId
+from app.api.schemas import (
+    NewsItemSchema,
     PauseCreateSchema,
-    PushStatusSchema,
-    PushSubscriptionInSchema,
-    SnoozedSchema,
-    SnoozeSchema,
+    StrictSchema,
     TimetablePauseSchema,
     TimetableSchema,
     TimetableUpdateSchema,
@@ -33,9 +30,98 @@ from app.news import service as news
 from app.participants import preferences
 from app.participants import service as participants
 from app.participants.models import Caregiver, Device, Participant
+from app.participants.preferences import APP_LANGUAGES
 from app.reminders import push, timetables
 from app.reminders.models import TimetablePause
+from app.reminders.timetables import SNOOZE_MINUTES
 from app.responses import history
+
+
+class LanguageSchema(StrictSchema):
+    language = ma.fields.String(
+        required=True,
+        metadata={"description": "One of the app's languages", "enum": list(APP_LANGUAGES)},
+    )
+
+
+class PushSubscriptionInSchema(ma.Schema):
+    """The browser's `PushSubscription.toJSON()`, as is. Other members are ignored."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    endpoint = ma.fields.Raw(
+        load_default=None,
+        metadata={"type": "string", "description": "https URL of the push service"},
+    )
+    expirationTime = ma.fields.Raw(load_default=None, metadata={"type": "number", "nullable": True})
+    keys = ma.fields.Raw(
+        load_default=None,
+        metadata={
+            "type": "object",
+            "description": "p256dh: base64url P-256 point (65 bytes); auth: base64url 16 bytes",
+            "properties": {"p256dh": {"type": "string"}, "auth": {"type": "string"}},
+        },
+    )
+
+
+class PushStatusSchema(ma.Schema):
+    vapid_public_key = ma.fields.String(
+        dump_only=True,
+        metadata={"description": "base64url applicationServerKey for pushManager.subscribe"},
+    )
+    subscribed = ma.fields.Boolean(dump_only=True)
+
+
+class SnoozeSchema(StrictSchema):
+    minutes = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=SNOOZE_MINUTES[0], max=SNOOZE_MINUTES[1]),
+    )
+
+
+class SnoozedSchema(ma.Schema):
+    occurrence_id = ma.fields.Integer(dump_only=True)
+    send_at = ma.fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When the reminder now comes; null: none before it closes"},
+    )
+
+
+class HistoryQuerySchema(StrictSchema):
+    for_ = RowId(
+        load_default=None,
+        data_key="for",
+        metadata={"description": "One person (an id from GET /api/v1/me); default: all of them"},
+    )
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class HistoryItemSchema(ma.Schema):
+    response_id = ma.fields.String(dump_only=True)
+    participant_id = ma.fields.Integer(dump_only=True)
+    instrument = ma.fields.String(dump_only=True, metadata={"description": "Instrument key"})
+    version = ma.fields.String(dump_only=True)
+    title = ma.fields.String(dump_only=True, metadata={"description": "In the reader's language"})
+    submitted_at = ma.fields.DateTime(dump_only=True)
+    respondent_type = ma.fields.String(
+        dump_only=True, metadata={"enum": ["self", "parent", "other_caregiver", "staff_assisted"]}
+    )
+
+
+class HistoryPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(HistoryItemSchema), dump_only=True)
+    page = ma.fields.Integer(dump_only=True)
+    per_page = ma.fields.Integer(dump_only=True)
+    total = ma.fields.Integer(dump_only=True)
+
+
+class NewsListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(NewsItemSchema), dump_only=True)
+
 
 blp = Blueprint(
     "me_settings",

@@ -10,17 +10,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
 from app.access import Permission
 from app.api import Blueprint, documented_errors
-from app.api.settings_schemas import NewsCreateSchema, NewsPostSchema
+from app.api.schemas import NewsItemSchema, StrictSchema
 from app.auth import current_staff, staff_required
 from app.extensions import db
 from app.news import service as news
 from app.news.models import NewsPost
 from app.studies import service as studies
+
+
+class NewsCreateSchema(StrictSchema):
+    site = ma.fields.String(
+        load_default=None, allow_none=True, metadata={"description": "Site code; null: whole study"}
+    )
+    language = ma.fields.String(required=True, metadata={"description": "BCP 47, e.g. fr"})
+    title = ma.fields.String(required=True)
+    body = ma.fields.String(required=True)
+
+
+class NewsPostSchema(NewsItemSchema):
+    """A news post as staff see it, withdrawn ones included."""
+
+    site = ma.fields.Function(
+        lambda p: p.site.code if p.site_id is not None else None, dump_only=True
+    )
+    posted_by = ma.fields.Integer(dump_only=True, allow_none=True)
+    withdrawn_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+
 
 blp = Blueprint(
     "news",

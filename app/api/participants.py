@@ -1,50 +1,172 @@
 """Participants of a study, for site staff: enrol, invite, caregivers, pause/withdraw, devices.
 
-Staff session and CSRF as every staff endpoint. Scope comes from app.access: a coordinator of
-site A lists, enrols and invites only at site A. Participants are addressed by their study
-code. Every view of participant data is audited.
+Staff session and CSRF as every staff endpoint. Views parse, call app.workspace.participants
+(which checks scope with app.access, a coordinator of site A lists, enrols and invites only at
+site A, and audits every view of participant data) and serialize. Participants are addressed
+by their study code.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import marshmallow as ma
 import segno
 from flask import Response
 from flask.views import MethodView
-from sqlalchemy import select
+from marshmallow import validate
 
-from app import access
-from app.access import ALL_SITES, Permission
+from app.access import Permission
 from app.accounts.models import StaffUser
 from app.api import Blueprint, documented_errors
-from app.api.participant_schemas import (
-    CaregiverCreateSchema,
-    CaregiverLinkCreateSchema,
-    CaregiverLinkSchema,
-    DeviceSchema,
-    InvitationCreateSchema,
-    InvitationQrSchema,
-    IssuedInvitationSchema,
-    ParticipantEnrolSchema,
-    ParticipantListQuerySchema,
-    ParticipantSchema,
-    PauseSchema,
-    ReasonSchema,
-)
-from app.audit import service as audit
+from app.api.schemas import StrictSchema
 from app.auth import current_staff, settings, staff_required
 from app.db import utcnow
-from app.errors import Invalid, NotFound
 from app.extensions import db
-from app.participants import service as participants
-from app.participants.models import Caregiver, CaregiverLink, Device, Participant
-from app.reminders import timetables
-from app.studies import service as studies
+from app.participants.models import AgeBand, CaregiverLink, Device, Participant
+from app.participants.service import (
+    CAREGIVER_ROLES,
+    DEFAULT_INVITATION_DAYS,
+    MAX_INVITATION_DAYS,
+    IssuedInvitation,
+)
 from app.studies.models import Study
+from app.workspace import common
+from app.workspace import participants as workspace
+
+
+class ParticipantEnrolSchema(StrictSchema):
+    """Give `date_of_birth` or `age_band`; a date of birth only sets the age band and is not stored."""
+
+    site = ma.fields.String(required=True, metadata={"description": "Site code, e.g. LYON"})
+    code = ma.fields.String(
+        required=True, metadata={"description": "Pseudonymous study code, e.g. LYON-0042"}
+    )
+    time_zone = ma.fields.String(
+        required=True, metadata={"description": "IANA time zone, e.g. Europe/Paris"}
+    )
+    language = ma.fields.String(required=True, metadata={"description": "BCP 47, e.g. fr"})
+    date_of_birth = ma.fields.Date(load_default=None, load_only=True)
+    age_band = ma.fields.String(
+        load_default=None, validate=validate.OneOf([b.value for b in AgeBand])
+    )
+    arm = ma.fields.String(load_default=None, validate=validate.Length(max=64))
+    nickname = ma.fields.String(load_default=None, validate=validate.Length(max=40))
+    colour = ma.fields.String(load_default=None, metadata={"description": "e.g. #1f77b4"})
+
+
+class ReminderPauseSchema(ma.Schema):
+    starts_on = ma.fields.Date(dump_only=True)
+    ends_on = ma.fields.Date(dump_only=True)
+    reason = ma.fields.String(dump_only=True)
+
+
+class ParticipantSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    code = ma.fields.String(dump_only=True)
+    site = ma.fields.Function(lambda p: p.site.code, dump_only=True)
+    time_zone = ma.fields.String(dump_only=True)
+    language = ma.fields.String(dump_only=True)
+    age_band = ma.fields.String(dump_only=True)
+    arm = ma.fields.String(dump_only=True, allow_none=True)
+    nickname = ma.fields.String(dump_only=True, allow_none=True)
+    colour = ma.fields.String(dump_only=True, allow_none=True)
+    status = ma.fields.String(dump_only=True)
+    paused_until = ma.fields.Date(dump_only=True, allow_none=True)
+    enrolled_at = ma.fields.DateTime(dump_only=True)
+    withdrawn_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+    reminder_pause = ma.fields.Nested(
+        ReminderPauseSchema,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The participant's own reminder pause covering today (list only)"},
+    )
+
+
+class ParticipantListQuerySchema(StrictSchema):
+    site = ma.fields.String(load_default=None, metadata={"description": "Only this site (code)"})
+
+
+class InvitationCreateSchema(StrictSchema):
+    valid_for_days = ma.fields.Integer(
+        load_default=DEFAULT_INVITATION_DAYS,
+        validate=validate.Range(min=1, max=MAX_INVITATION_DAYS),
+    )
+
+
+class IssuedInvitationSchema(ma.Schema):
+    """Shown once: only hashes are stored, so a lost link or code means a new invitation."""
+
+    link = ma.fields.String(
+        dump_only=True,
+        metadata={"description": "Open on the phone; the secret is in the #fragment"},
+    )
+    code = ma.fields.String(
+        dump_only=True, metadata={"description": "To type instead: 10 characters, ABCD-EFGH-JK"}
+    )
+    expires_at = ma.fields.DateTime(dump_only=True)
+
+
+class InvitationQrSchema(StrictSchema):
+    link = ma.fields.String(
+        required=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "The link from the invitation response"},
+    )
+
+
+class PauseSchema(StrictSchema):
+    until = ma.fields.Date(
+        load_default=None, metadata={"description": "Last paused day; null: until resumed"}
+    )
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class ReasonSchema(StrictSchema):
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class CaregiverCreateSchema(StrictSchema):
+    language = ma.fields.String(required=True)
+    time_zone = ma.fields.String(required=True)
+    caregiver_role = ma.fields.String(required=True, validate=validate.OneOf(CAREGIVER_ROLES))
+    display_name = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(max=80),
+        metadata={"description": "Optional; how the study team refers to them"},
+    )
+
+
+class CaregiverLinkCreateSchema(StrictSchema):
+    caregiver_role = ma.fields.String(required=True, validate=validate.OneOf(CAREGIVER_ROLES))
+
+
+class CaregiverLinkSchema(ma.Schema):
+    caregiver_id = ma.fields.Integer(dump_only=True)
+    caregiver_role = ma.fields.String(dump_only=True)
+    display_name = ma.fields.Function(lambda link: link.caregiver.display_name, dump_only=True)
+    language = ma.fields.Function(lambda link: link.caregiver.language, dump_only=True)
+    time_zone = ma.fields.Function(lambda link: link.caregiver.time_zone, dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+def _holder(device: Any) -> str:
+    return "participant" if device.participant_id is not None else "caregiver"
+
+
+class DeviceSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    holder = ma.fields.Function(
+        _holder, dump_only=True, metadata={"enum": ["participant", "caregiver"]}
+    )
+    caregiver_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    label = ma.fields.String(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+    last_seen_at = ma.fields.DateTime(dump_only=True)
+    revoked_at = ma.fields.DateTime(dump_only=True, allow_none=True)
+
 
 blp = Blueprint(
     "participants",
@@ -54,42 +176,13 @@ blp = Blueprint(
 )
 
 
-def _actor(user: StaffUser) -> str:
-    return f"staff:{user.id}"
-
-
 def _study(slug: str) -> tuple[StaffUser, Study]:
     user = current_staff()
-    return user, studies.get_study_for(db.session(), user, slug, Permission.VIEW_PARTICIPANTS)
+    return user, common.study_for(db.session(), user, slug, Permission.VIEW_PARTICIPANTS)
 
 
-def _participant(slug: str, code: str, permission: Permission) -> tuple[StaffUser, Participant]:
-    user, study = _study(slug)
-    participant = participants.participant_for_staff(
-        db.session(), user.memberships, study, code, permission
-    )
-    return user, participant
-
-
-def _issue(invitee: Participant | Caregiver, days: int, user: StaffUser) -> dict[str, Any]:
-    cfg = settings()
-    issued = participants.create_invitation(
-        db.session(),
-        invitee,
-        valid_for=dt.timedelta(days=days),
-        pepper=cfg.secret_key,
-        base_url=cfg.base_url,
-        actor=_actor(user),
-    )
-    db.session.commit()
+def _issued(issued: IssuedInvitation) -> dict[str, Any]:
     return {"link": issued.link, "code": issued.code, "expires_at": issued.expires_at}
-
-
-def _linked_caregiver(participant: Participant, caregiver_id: int) -> CaregiverLink:
-    for link in participants.caregivers_of(db.session(), participant):
-        if link.caregiver_id == caregiver_id:
-            return link
-    raise NotFound("No such caregiver linked to this participant.")
 
 
 _ERRORS_FOR_ONE = [
@@ -109,31 +202,10 @@ class ParticipantCollection(MethodView):
     @blp.arguments(ParticipantListQuerySchema, location="query")
     @blp.response(200, ParticipantSchema(many=True))
     @_document((422, "Unknown query parameter"))
-    def get(self, query: dict[str, Any], slug: str) -> list[Participant]:
+    def get(self, query: dict[str, Any], slug: str) -> list[workspace.ListedParticipant]:
         """Participants at the sites you may see (all sites for study-wide roles)."""
         user, study = _study(slug)
-        statement = select(Participant).where(Participant.study_id == study.id)
-        if query["site"]:
-            site = studies.get_site_for(
-                db.session(), user, study, query["site"], Permission.VIEW_PARTICIPANTS
-            )
-            statement = statement.where(Participant.site_id == site.id)
-        else:
-            scope = access.sites_in_scope(user.memberships, Permission.VIEW_PARTICIPANTS, study.id)
-            if scope is not ALL_SITES:
-                statement = statement.where(Participant.site_id.in_(scope))  # type: ignore[arg-type]
-        rows = list(db.session.scalars(statement.order_by(Participant.code)))
-        # Staff see why a participant gets no reminders ("hospital stay until the 14th").
-        pauses = timetables.active_pauses(db.session(), [row.id for row in rows])
-        for row in rows:
-            row.reminder_pause = pauses.get(row.id)  # type: ignore[attr-defined]
-        audit.record(
-            db.session(),
-            actor=_actor(user),
-            action="participants.listed",
-            target=f"study:{study.id}",
-            details={"count": len(rows)},
-        )
+        rows = workspace.participants_in_scope(db.session(), user, study, query["site"])
         db.session.commit()
         return rows
 
@@ -146,10 +218,7 @@ class ParticipantCollection(MethodView):
     def post(self, payload: dict[str, Any], slug: str) -> Participant:
         """Enrol a participant at one of your sites."""
         user, study = _study(slug)
-        site = studies.get_site_for(
-            db.session(), user, study, payload.pop("site"), Permission.MANAGE_PARTICIPANTS
-        )
-        participant = participants.enroll(db.session(), study, site, actor=_actor(user), **payload)
+        participant = workspace.enrol(db.session(), user, study, payload.pop("site"), **payload)
         db.session.commit()
         return participant
 
@@ -162,13 +231,8 @@ class ParticipantDetail(MethodView):
     @_document()
     def get(self, slug: str, code: str) -> Participant:
         """One participant (the view is audited)."""
-        user, participant = _participant(slug, code, Permission.VIEW_PARTICIPANTS)
-        audit.record(
-            db.session(),
-            actor=_actor(user),
-            action="participant.viewed",
-            target=f"participant:{participant.id}",
-        )
+        user, study = _study(slug)
+        participant = workspace.view_participant(db.session(), user, study, code)
         db.session.commit()
         return participant
 
@@ -183,8 +247,19 @@ class ParticipantInvitations(MethodView):
     def post(self, payload: dict[str, Any], slug: str, code: str) -> dict[str, Any]:
         """A new single-use invitation (link + typable code), shown once. Any earlier unused
         invitation for this participant stops working."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        return _issue(participant, payload["valid_for_days"], user)
+        user, study = _study(slug)
+        cfg = settings()
+        _participant, issued = workspace.invite(
+            db.session(),
+            user,
+            study,
+            code,
+            days=payload["valid_for_days"],
+            pepper=cfg.secret_key,
+            base_url=cfg.base_url,
+        )
+        db.session.commit()
+        return _issued(issued)
 
 
 @blp.route("/<code>/invitations/qr")
@@ -207,20 +282,8 @@ class InvitationQr(MethodView):
 
         POST, not GET: the link carries the invitation secret, which must stay out of URLs
         (server logs, browser history). Only hashes are stored, so the link is sent back."""
-        _user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        token = participants.token_from_link(payload["link"])
-        invitation = (
-            participants.outstanding_invitation_by_token(db.session(), token, utcnow())
-            if token
-            else None
-        )
-        caregiver_ids = {
-            link.caregiver_id for link in participants.caregivers_of(db.session(), participant)
-        }
-        if invitation is None or not (
-            invitation.participant_id == participant.id or invitation.caregiver_id in caregiver_ids
-        ):
-            raise Invalid(errors={"link": ["Not an unused invitation link for this participant."]})
+        user, study = _study(slug)
+        workspace.check_invitation_link(db.session(), user, study, code, payload["link"], utcnow())
         buffer = io.BytesIO()
         segno.make(payload["link"], error="m").save(
             buffer, kind="svg", scale=4, border=4, title="Chorus invitation"
@@ -237,9 +300,9 @@ class ParticipantPause(MethodView):
     @_document((409, "The participant has withdrawn"), (422, "The end date is in the past"))
     def post(self, payload: dict[str, Any], slug: str, code: str) -> Participant:
         """Pause reminders, until a date (inclusive) or until resumed."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        participants.pause(
-            db.session(), participant, payload["until"], payload["reason"], _actor(user)
+        user, study = _study(slug)
+        participant = workspace.pause(
+            db.session(), user, study, code, payload["until"], payload["reason"]
         )
         db.session.commit()
         return participant
@@ -252,8 +315,8 @@ class ParticipantResume(MethodView):
     @blp.response(200, ParticipantSchema)
     @_document((409, "The participant has withdrawn"))
     def post(self, slug: str, code: str) -> Participant:
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        participants.resume(db.session(), participant, _actor(user))
+        user, study = _study(slug)
+        participant = workspace.resume(db.session(), user, study, code)
         db.session.commit()
         return participant
 
@@ -267,10 +330,8 @@ class ParticipantWithdraw(MethodView):
     @_document((409, "Already withdrawn"), (422, "Reason too long"))
     def post(self, payload: dict[str, Any], slug: str, code: str) -> Participant:
         """Withdraw: their devices and open invitations stop working at once; data is kept."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        participants.withdraw(
-            db.session(), participant, reason=payload["reason"], actor=_actor(user)
-        )
+        user, study = _study(slug)
+        participant = workspace.withdraw(db.session(), user, study, code, payload["reason"])
         db.session.commit()
         return participant
 
@@ -283,8 +344,8 @@ class ParticipantDevices(MethodView):
     @_document()
     def get(self, slug: str, code: str) -> list[Device]:
         """The participant's phones and those of their caregivers, revoked ones included."""
-        _user, participant = _participant(slug, code, Permission.VIEW_PARTICIPANTS)
-        return participants.devices_of_participant(db.session(), participant)
+        user, study = _study(slug)
+        return workspace.devices_of(db.session(), user, study, code)
 
 
 @blp.route("/<code>/devices/<int:device_id>/revoke")
@@ -296,19 +357,9 @@ class DeviceRevoke(MethodView):
     @_document((422, "Reason too long"))
     def post(self, payload: dict[str, Any], slug: str, code: str, device_id: int) -> Device:
         """Revoke a phone at once (lost, replaced, or the family asked). Idempotent."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        device = next(
-            (
-                d
-                for d in participants.devices_of_participant(db.session(), participant)
-                if d.id == device_id
-            ),
-            None,
-        )
-        if device is None:
-            raise NotFound("No such device for this participant.")
-        participants.revoke_device(
-            db.session(), device, actor=_actor(user), reason=payload["reason"]
+        user, study = _study(slug)
+        device = workspace.revoke_device(
+            db.session(), user, study, code, device_id, payload["reason"]
         )
         db.session.commit()
         return device
@@ -321,25 +372,16 @@ class ParticipantCaregivers(MethodView):
     @blp.response(200, CaregiverLinkSchema(many=True))
     @_document()
     def get(self, slug: str, code: str) -> list[CaregiverLink]:
-        _user, participant = _participant(slug, code, Permission.VIEW_PARTICIPANTS)
-        return participants.caregivers_of(db.session(), participant)
+        user, study = _study(slug)
+        return workspace.caregivers_of(db.session(), user, study, code)
 
     @blp.arguments(CaregiverCreateSchema)
     @blp.response(201, CaregiverLinkSchema)
     @_document((409, "The participant has withdrawn"), (422, "A field is missing or not valid"))
     def post(self, payload: dict[str, Any], slug: str, code: str) -> CaregiverLink:
         """Add a new caregiver and link them to this participant."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        caregiver = participants.add_caregiver(
-            db.session(),
-            language=payload["language"],
-            time_zone=payload["time_zone"],
-            display_name=payload["display_name"],
-            actor=_actor(user),
-        )
-        link = participants.link_caregiver(
-            db.session(), caregiver, participant, payload["caregiver_role"], _actor(user)
-        )
+        user, study = _study(slug)
+        link = workspace.add_caregiver(db.session(), user, study, code, **payload)
         db.session.commit()
         return link
 
@@ -356,13 +398,9 @@ class ParticipantCaregiver(MethodView):
     ) -> CaregiverLink:
         """Link an existing caregiver (e.g. a sibling's parent, possibly in another study).
         You must manage a participant the caregiver is already linked to."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        caregiver = db.session.get(Caregiver, caregiver_id)
-        if caregiver is None:
-            raise NotFound("No such caregiver among the participants you manage.")
-        # The service refuses a caregiver none of whose children the user manages (404 alike).
-        link = participants.link_caregiver(
-            db.session(), caregiver, participant, payload["caregiver_role"], _actor(user)
+        user, study = _study(slug)
+        link = workspace.link_existing_caregiver(
+            db.session(), user, study, code, caregiver_id, payload["caregiver_role"]
         )
         db.session.commit()
         return link
@@ -371,11 +409,8 @@ class ParticipantCaregiver(MethodView):
     @_document()
     def delete(self, slug: str, code: str, caregiver_id: int) -> Response:
         """End the link: the caregiver's phones stop offering this participant at once."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        link = _linked_caregiver(participant, caregiver_id)
-        participants.unlink_caregiver(
-            db.session(), link.caregiver, participant, reason=None, actor=_actor(user)
-        )
+        user, study = _study(slug)
+        workspace.unlink_caregiver(db.session(), user, study, code, caregiver_id)
         db.session.commit()
         return Response(status=204)
 
@@ -391,6 +426,17 @@ class CaregiverInvitations(MethodView):
         self, payload: dict[str, Any], slug: str, code: str, caregiver_id: int
     ) -> dict[str, Any]:
         """Invite a caregiver linked to this participant; one phone serves all their children."""
-        user, participant = _participant(slug, code, Permission.MANAGE_PARTICIPANTS)
-        link = _linked_caregiver(participant, caregiver_id)
-        return _issue(link.caregiver, payload["valid_for_days"], user)
+        user, study = _study(slug)
+        cfg = settings()
+        _participant, _caregiver, issued = workspace.invite_caregiver(
+            db.session(),
+            user,
+            study,
+            code,
+            caregiver_id,
+            days=payload["valid_for_days"],
+            pepper=cfg.secret_key,
+            base_url=cfg.base_url,
+        )
+        db.session.commit()
+        return _issued(issued)

@@ -1,6 +1,7 @@
 """Study schedules (study-wide managers) and a participant's occurrences with adherence (site
-staff). Staff session and CSRF as every staff endpoint; scope from app.access; adding and
-retiring a schedule and every view of a participant's occurrences are audited.
+staff). Staff session and CSRF as every staff endpoint. app.workspace.schedules checks scope
+with app.access and audits adding and retiring a schedule and every view of a participant's
+occurrences.
 """
 
 from __future__ import annotations
@@ -12,22 +13,20 @@ import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import validate
 
-from app import access
 from app.access import Permission
 from app.accounts.models import StaffUser
 from app.api import Blueprint
 from app.api.schemas import StrictSchema
-from app.audit import service as audit
 from app.auth import current_staff, staff_required
 from app.db import utcnow
 from app.extensions import db
-from app.participants import service as participants
 from app.reminders import adherence
 from app.reminders import schedules as schedule_service
 from app.reminders.models import OccurrenceState, StudySchedule
 from app.scheduling.model import MAX_REMINDERS
-from app.studies import service as studies
 from app.studies.models import Study
+from app.workspace import common
+from app.workspace import schedules as workspace
 
 blp = Blueprint(
     "schedules",
@@ -169,16 +168,9 @@ class ParticipantOccurrencesSchema(ma.Schema):
     adherence = ma.fields.Nested(AdherenceSchema, dump_only=True)
 
 
-def _actor(user: StaffUser) -> str:
-    return f"staff:{user.id}"
-
-
-def _managed_study(slug: str) -> tuple[StaffUser, Study]:
+def _study(slug: str, permission: Permission) -> tuple[StaffUser, Study]:
     user = current_staff()
-    study = studies.get_study_for(db.session(), user, slug, Permission.MANAGE_STUDY)
-    # Schedules apply to every site: only a study-wide manager may change them.
-    access.require(user.memberships, Permission.MANAGE_STUDY, study.id)
-    return user, study
+    return user, common.study_for(db.session(), user, slug, permission)
 
 
 def _errors(*statuses: tuple[int, str]) -> Callable[[Any], Any]:
@@ -203,10 +195,9 @@ class Schedules(MethodView):
     )
     def get(self, query: dict[str, Any], slug: str) -> list[StudySchedule]:
         """The study's schedules (live ones, or all with include_retired)."""
-        user = current_staff()
-        study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_STUDY)
-        return schedule_service.list_schedules(
-            db.session(), study, include_retired=query["include_retired"]
+        user, study = _study(slug, Permission.VIEW_STUDY)
+        return workspace.list_schedules(
+            db.session(), user, study, include_retired=query["include_retired"]
         )
 
     @blp.arguments(ScheduleCreateSchema)
@@ -219,9 +210,10 @@ class Schedules(MethodView):
     def post(self, payload: dict[str, Any], slug: str) -> _AddedSchedule:
         """Add a schedule. Participants it applies to get its occurrences from the next
         planner run (their phones at once, on their next look at what is due)."""
-        user, study = _managed_study(slug)
-        row = schedule_service.add_schedule(
+        user, study = _study(slug, Permission.MANAGE_STUDY)
+        row, warnings = workspace.add(
             db.session(),
+            user,
             study,
             name=payload["name"],
             instrument_key=payload["instrument"],
@@ -232,9 +224,7 @@ class Schedules(MethodView):
             anchor=payload["anchor"],
             reminder_max_count=payload["reminder_max_count"],
             reminder_gaps_minutes=payload["reminder_gaps_minutes"],
-            actor=_actor(user),
         )
-        warnings = schedule_service.language_warnings(db.session(), study, row)
         db.session.commit()
         return _AddedSchedule(row, warnings)
 
@@ -252,10 +242,8 @@ class ScheduleDetail(MethodView):
     def delete(self, slug: str, schedule_id: int) -> StudySchedule:
         """Retire a schedule: occurrences not yet open are cancelled with their reminders;
         open ones stay answerable. The schedule is kept for the record."""
-        user, study = _managed_study(slug)
-        row = schedule_service.retire_schedule(
-            db.session(), study, schedule_id, actor=_actor(user), now=utcnow()
-        )
+        user, study = _study(slug, Permission.MANAGE_STUDY)
+        row = workspace.retire(db.session(), user, study, schedule_id, utcnow())
         db.session.commit()
         return row
 
@@ -269,18 +257,8 @@ class ParticipantOccurrences(MethodView):
     def get(self, slug: str, code: str) -> adherence.ParticipantOccurrences:
         """A participant's occurrences (upcoming, open, completed, late, missed, cancelled)
         and adherence. States only, never answers; the view is audited."""
-        user = current_staff()
-        study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_PARTICIPANTS)
+        user, study = _study(slug, Permission.VIEW_PARTICIPANTS)
         # Another site's participant answers as an unknown code does (issue #10).
-        participant = participants.participant_for_staff(
-            db.session(), user.memberships, study, code, Permission.VIEW_PARTICIPANTS
-        )
-        found = adherence.occurrences_of(db.session(), participant, utcnow())
-        audit.record(
-            db.session(),
-            actor=_actor(user),
-            action="participant.occurrences_viewed",
-            target=f"participant:{participant.id}",
-        )
+        found = workspace.occurrences_of(db.session(), user, study, code, utcnow())
         db.session.commit()
         return found

@@ -7,15 +7,41 @@ from typing import Any, ClassVar
 
 import marshmallow as ma
 from flask.views import MethodView
+from marshmallow import validate
 
-from app import access
 from app.access import Permission
 from app.api import Blueprint
-from app.api.schemas import SiteCreateSchema, SiteSchema, StudyDetailSchema, StudySummarySchema
+from app.api.schemas import StrictSchema
 from app.auth import current_staff, staff_required
 from app.extensions import db
 from app.studies import service as studies
 from app.studies.models import Site, Study
+from app.workspace import staff
+
+
+class SiteSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    code = ma.fields.String(dump_only=True)
+    name = ma.fields.String(dump_only=True)
+
+
+class SiteCreateSchema(StrictSchema):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class StudySummarySchema(ma.Schema):
+    slug = ma.fields.String(dump_only=True)
+    name = ma.fields.String(dump_only=True)
+
+
+class StudyDetailSchema(StudySummarySchema):
+    sites = ma.fields.List(
+        ma.fields.Nested(SiteSchema),
+        dump_only=True,
+        metadata={"description": "Only the sites you may see"},
+    )
+
 
 blp = Blueprint(
     "studies", __name__, url_prefix="/api/v1/studies", description="Studies and their sites"
@@ -61,14 +87,7 @@ class SiteCollection(MethodView):
     def post(self, payload: dict[str, str], slug: str) -> Site:
         user = current_staff()
         study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_STUDY)
-        access.require(user.memberships, Permission.MANAGE_STUDY, study.id)
-        site = studies.add_site(
-            db.session(),
-            study,
-            code=payload["code"],
-            name=payload["name"],
-            actor=f"staff:{user.id}",
-        )
+        site = staff.add_site(db.session(), user, study, code=payload["code"], name=payload["name"])
         db.session.commit()
         return site
 

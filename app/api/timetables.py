@@ -2,8 +2,9 @@
 
 Staff session and CSRF as every staff endpoint. Reading needs VIEW_PARTICIPANTS, changing
 needs MANAGE_PARTICIPANTS, at the participant's site (a caregiver is reached through a
-participant they are linked to, so staff of another site cannot see or edit them). Every read
-is audited as a staff view of participant data; every change by the service.
+participant they are linked to, so staff of another site cannot see or edit them). The checks
+and the audit (every read as a staff view of participant data, every change) are in
+app.workspace.timetables.
 """
 
 from __future__ import annotations
@@ -11,27 +12,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
 from app.access import Permission
 from app.accounts.models import StaffUser
 from app.api import Blueprint, documented_errors
-from app.api.settings_schemas import (
+from app.api.schemas import (
     PauseCreateSchema,
-    StaffTimetablePauseSchema,
-    StaffTimetableSchema,
+    TimetablePauseSchema,
+    TimetableSchema,
     TimetableUpdateSchema,
 )
-from app.audit import service as audit
 from app.auth import current_staff, staff_required
-from app.errors import NotFound
 from app.extensions import db
-from app.participants import service as participants
-from app.participants.models import Caregiver, Participant
 from app.reminders import timetables
 from app.reminders.models import TimetablePause
-from app.studies import service as studies
+from app.studies.models import Study
+from app.workspace import common
+from app.workspace import timetables as workspace
+
+
+class StaffTimetablePauseSchema(TimetablePauseSchema):
+    created_at = ma.fields.DateTime(dump_only=True)
+    created_by = ma.fields.String(dump_only=True)
+
+
+class StaffTimetableSchema(TimetableSchema):
+    pauses = ma.fields.List(ma.fields.Nested(StaffTimetablePauseSchema), dump_only=True)
+    updated_by = ma.fields.String(dump_only=True, allow_none=True)
+
 
 blp = Blueprint(
     "timetables",
@@ -41,28 +52,9 @@ blp = Blueprint(
 )
 
 
-def _actor(user: StaffUser) -> str:
-    return f"staff:{user.id}"
-
-
-def _person(
-    slug: str, code: str, caregiver_id: int | None, permission: Permission
-) -> tuple[StaffUser, Participant | Caregiver]:
+def _study(slug: str) -> tuple[StaffUser, Study]:
     user = current_staff()
-    study = studies.get_study_for(db.session(), user, slug, Permission.VIEW_PARTICIPANTS)
-    participant = participants.participant_for_staff(
-        db.session(), user.memberships, study, code, permission
-    )
-    if caregiver_id is None:
-        return user, participant
-    for link in participants.caregivers_of(db.session(), participant):
-        if link.caregiver_id == caregiver_id:
-            return user, link.caregiver
-    raise NotFound("No such caregiver linked to this participant.")
-
-
-def _target(person: Participant | Caregiver) -> str:
-    return f"{'participant' if isinstance(person, Participant) else 'caregiver'}:{person.id}"
+    return user, common.study_for(db.session(), user, slug, Permission.VIEW_PARTICIPANTS)
 
 
 _ERRORS = [
@@ -79,22 +71,21 @@ class _TimetableView(MethodView):
     decorators: ClassVar[list[Callable[..., Any]]] = [staff_required]
 
     def _get(self, slug: str, code: str, caregiver_id: int | None) -> timetables.TimetableView:
-        user, person = _person(slug, code, caregiver_id, Permission.VIEW_PARTICIPANTS)
-        view = timetables.get_timetable(db.session(), person)
-        audit.record(
-            db.session(), actor=_actor(user), action="timetable.viewed", target=_target(person)
-        )
+        user, study = _study(slug)
+        view = workspace.view(db.session(), user, study, code, caregiver_id)
         db.session.commit()
         return view
 
     def _put(
         self, payload: dict[str, Any], slug: str, code: str, caregiver_id: int | None
     ) -> timetables.TimetableView:
-        user, person = _person(slug, code, caregiver_id, Permission.MANAGE_PARTICIPANTS)
-        view = timetables.update_timetable(
+        user, study = _study(slug)
+        view = workspace.update(
             db.session(),
-            person,
-            actor=_actor(user),
+            user,
+            study,
+            code,
+            caregiver_id,
             **{key: payload[key] for key in TimetableUpdateSchema().fields if key in payload},
         )
         db.session.commit()
@@ -107,8 +98,8 @@ class _PausesView(MethodView):
     def _post(
         self, payload: dict[str, Any], slug: str, code: str, caregiver_id: int | None
     ) -> TimetablePause:
-        user, person = _person(slug, code, caregiver_id, Permission.MANAGE_PARTICIPANTS)
-        pause = timetables.add_pause(db.session(), person, actor=_actor(user), **payload)
+        user, study = _study(slug)
+        pause = workspace.add_pause(db.session(), user, study, code, caregiver_id, **payload)
         db.session.commit()
         return pause
 
@@ -117,8 +108,8 @@ class _PauseView(MethodView):
     decorators: ClassVar[list[Callable[..., Any]]] = [staff_required]
 
     def _delete(self, slug: str, code: str, caregiver_id: int | None, pause_id: int) -> Response:
-        user, person = _person(slug, code, caregiver_id, Permission.MANAGE_PARTICIPANTS)
-        timetables.cancel_pause(db.session(), person, pause_id, actor=_actor(user))
+        user, study = _study(slug)
+        workspace.cancel_pause(db.session(), user, study, code, caregiver_id, pause_id)
         db.session.commit()
         return Response(status=204)
 

@@ -3,7 +3,8 @@
 The list is one page of participants picked by an indexed query (search, filter, sort, limit),
 then a fixed handful of batched queries for that page's devices, caregivers, next due, last
 response and pauses: the cost follows the page size, not the study's size (no N+1). Every
-list and every participant page is audited; actions call the same services as the API.
+list and every participant page is audited. The staff API (app/api/participants.py) calls
+the same functions: the scoped lookup, the full list with pauses, the actions.
 """
 
 from __future__ import annotations
@@ -188,15 +189,116 @@ def _fill_page(session: Session, rows: list[ParticipantRow], now: dt.datetime) -
 def get_participant(
     session: Session, user: StaffUser, study: Study, code: str, permission: Permission
 ) -> Participant:
-    """The participant if `permission` covers their site; one NotFound for "no such code" and
-    "not at your sites" would hide codes, but the API says 403 for the latter, so we match it."""
+    """The participant `code` of `study` for a staff member: the one scoped lookup behind the
+    API and the pages. Another site's participant gets the same 404 as an unknown code, so
+    codes of other sites cannot be listed by probing (issue #10); a visible participant the
+    role may not act on is a 403."""
     participant = session.scalar(
         select(Participant).where(Participant.study_id == study.id, Participant.code == code)
     )
-    if participant is None:
+    if participant is None or not access.can(
+        user.memberships, Permission.VIEW_PARTICIPANTS, study.id, participant.site_id
+    ):
         raise NotFound(f"Study '{study.slug}' has no participant '{code}'.")
     access.require(user.memberships, permission, study.id, participant.site_id)
     return participant
+
+
+def linked_caregiver(
+    session: Session,
+    user: StaffUser,
+    study: Study,
+    code: str,
+    caregiver_id: int,
+    permission: Permission,
+) -> CaregiverLink:
+    """The live link between participant `code` and caregiver `caregiver_id`, reached through a
+    participant `permission` covers (a caregiver has no site of their own)."""
+    participant = get_participant(session, user, study, code, permission)
+    for link in participants.caregivers_of(session, participant):
+        if link.caregiver_id == caregiver_id:
+            return link
+    raise NotFound("No such caregiver linked to this participant.")
+
+
+@dataclass(frozen=True)
+class ListedParticipant:
+    """A participant with the reminder pause covering today: staff see why a participant gets
+    no reminders ("hospital stay until the 14th"). Reads through to the participant."""
+
+    participant: Participant
+    reminder_pause: TimetablePause | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.participant, name)
+
+
+def participants_in_scope(
+    session: Session, user: StaffUser, study: Study, site_code: str | None
+) -> list[ListedParticipant]:
+    """Every participant at the sites the user may see (or at `site_code`, one of them), by
+    code, each with their own reminder pause covering today. The list is audited."""
+    access.require_somewhere(user.memberships, Permission.VIEW_PARTICIPANTS, study.id)
+    statement = select(Participant).where(Participant.study_id == study.id)
+    if site_code:
+        site = studies.get_site_for(session, user, study, site_code, Permission.VIEW_PARTICIPANTS)
+        statement = statement.where(Participant.site_id == site.id)
+    else:
+        statement = statement.where(
+            common.site_filter(user, study, Permission.VIEW_PARTICIPANTS, Participant.site_id)
+        )
+    rows = list(session.scalars(statement.order_by(Participant.code)))
+    pauses = timetables.active_pauses(session, [row.id for row in rows])
+    audit.record(
+        session,
+        actor=common.actor(user),
+        action="participants.listed",
+        target=f"study:{study.id}",
+        details={"count": len(rows)},
+    )
+    return [ListedParticipant(row, pauses.get(row.id)) for row in rows]
+
+
+def view_participant(session: Session, user: StaffUser, study: Study, code: str) -> Participant:
+    """One participant as the API shows them; the view is audited."""
+    participant = get_participant(session, user, study, code, Permission.VIEW_PARTICIPANTS)
+    audit.record(
+        session,
+        actor=common.actor(user),
+        action="participant.viewed",
+        target=f"participant:{participant.id}",
+    )
+    return participant
+
+
+def devices_of(session: Session, user: StaffUser, study: Study, code: str) -> list[Device]:
+    """The participant's phones and those of their caregivers, revoked ones included."""
+    participant = get_participant(session, user, study, code, Permission.VIEW_PARTICIPANTS)
+    return participants.devices_of_participant(session, participant)
+
+
+def caregivers_of(
+    session: Session, user: StaffUser, study: Study, code: str
+) -> list[CaregiverLink]:
+    participant = get_participant(session, user, study, code, Permission.VIEW_PARTICIPANTS)
+    return participants.caregivers_of(session, participant)
+
+
+def check_invitation_link(
+    session: Session, user: StaffUser, study: Study, code: str, link: str, now: dt.datetime
+) -> None:
+    """Refuses (422) a link that is not an unused invitation of this participant or of a
+    caregiver linked to them: staff print QR codes only for their own participants' links."""
+    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
+    token = participants.token_from_link(link)
+    invitation = (
+        participants.outstanding_invitation_by_token(session, token, now) if token else None
+    )
+    caregiver_ids = {link.caregiver_id for link in participants.caregivers_of(session, participant)}
+    if invitation is None or not (
+        invitation.participant_id == participant.id or invitation.caregiver_id in caregiver_ids
+    ):
+        raise Invalid(errors={"link": ["Not an unused invitation link for this participant."]})
 
 
 @dataclass(frozen=True)
@@ -299,8 +401,6 @@ def participant_detail(
 def enrol(
     session: Session, user: StaffUser, study: Study, site_code: str, **fields: Any
 ) -> Participant:
-    if not site_code:
-        raise Invalid(errors={"site": ["Choose a site."]})
     site = studies.get_site_for(session, user, study, site_code, Permission.MANAGE_PARTICIPANTS)
     return participants.enroll(session, study, site, actor=common.actor(user), **fields)
 
@@ -359,10 +459,10 @@ def pause(
     study: Study,
     code: str,
     until: dt.date | None,
-    reason: str,
+    reason: str | None,
 ) -> Participant:
     participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
-    return participants.pause(session, participant, until, reason or None, common.actor(user))
+    return participants.pause(session, participant, until, reason, common.actor(user))
 
 
 def resume(session: Session, user: StaffUser, study: Study, code: str) -> Participant:
@@ -371,12 +471,10 @@ def resume(session: Session, user: StaffUser, study: Study, code: str) -> Partic
 
 
 def withdraw(
-    session: Session, user: StaffUser, study: Study, code: str, reason: str
+    session: Session, user: StaffUser, study: Study, code: str, reason: str | None
 ) -> Participant:
     participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
-    return participants.withdraw(
-        session, participant, reason=reason or None, actor=common.actor(user)
-    )
+    return participants.withdraw(session, participant, reason=reason, actor=common.actor(user))
 
 
 def add_caregiver(
@@ -385,7 +483,7 @@ def add_caregiver(
     study: Study,
     code: str,
     *,
-    display_name: str,
+    display_name: str | None,
     language: str,
     time_zone: str,
     caregiver_role: str,
@@ -397,9 +495,28 @@ def add_caregiver(
         session,
         language=language,
         time_zone=time_zone,
-        display_name=display_name or None,
+        display_name=display_name,
         actor=common.actor(user),
     )
+    return participants.link_caregiver(
+        session, caregiver, participant, caregiver_role, common.actor(user)
+    )
+
+
+def link_existing_caregiver(
+    session: Session,
+    user: StaffUser,
+    study: Study,
+    code: str,
+    caregiver_id: int,
+    caregiver_role: str,
+) -> CaregiverLink:
+    """Link a caregiver already known (a sibling's parent, possibly in another study); the
+    domain service refuses one none of whose children the user manages (404 alike)."""
+    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
+    caregiver = session.get(Caregiver, caregiver_id)
+    if caregiver is None:
+        raise NotFound("No such caregiver among the participants you manage.")
     return participants.link_caregiver(
         session, caregiver, participant, caregiver_role, common.actor(user)
     )
@@ -408,20 +525,21 @@ def add_caregiver(
 def unlink_caregiver(
     session: Session, user: StaffUser, study: Study, code: str, caregiver_id: int
 ) -> None:
-    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
-    caregiver = session.get(Caregiver, caregiver_id)
-    if caregiver is None or not any(
-        link.caregiver_id == caregiver_id
-        for link in participants.caregivers_of(session, participant)
-    ):
-        raise NotFound("No such caregiver linked to this participant.")
+    link = linked_caregiver(
+        session, user, study, code, caregiver_id, Permission.MANAGE_PARTICIPANTS
+    )
     participants.unlink_caregiver(
-        session, caregiver, participant, reason=None, actor=common.actor(user)
+        session, link.caregiver, link.participant, reason=None, actor=common.actor(user)
     )
 
 
 def revoke_device(
-    session: Session, user: StaffUser, study: Study, code: str, device_id: int, reason: str
+    session: Session,
+    user: StaffUser,
+    study: Study,
+    code: str,
+    device_id: int,
+    reason: str | None,
 ) -> Device:
     participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
     device = next(
@@ -430,9 +548,7 @@ def revoke_device(
     )
     if device is None:
         raise NotFound("No such device for this participant.")
-    return participants.revoke_device(
-        session, device, actor=common.actor(user), reason=reason or None
-    )
+    return participants.revoke_device(session, device, actor=common.actor(user), reason=reason)
 
 
 def add_timetable_pause(
@@ -476,17 +592,9 @@ def invite_caregiver(
 ) -> tuple[Participant, Caregiver, participants.IssuedInvitation]:
     """An invitation for a caregiver linked to this participant: one phone then answers for
     all their children."""
-    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
-    link = next(
-        (
-            link
-            for link in participants.caregivers_of(session, participant)
-            if link.caregiver_id == caregiver_id
-        ),
-        None,
+    link = linked_caregiver(
+        session, user, study, code, caregiver_id, Permission.MANAGE_PARTICIPANTS
     )
-    if link is None:
-        raise NotFound("No such caregiver linked to this participant.")
     issued = participants.create_invitation(
         session,
         link.caregiver,
@@ -495,17 +603,16 @@ def invite_caregiver(
         base_url=base_url,
         actor=common.actor(user),
     )
-    return participant, link.caregiver, issued
+    return link.participant, link.caregiver, issued
 
 
 def caregiver_of(
     session: Session, user: StaffUser, study: Study, code: str, caregiver_id: int
 ) -> tuple[Participant, Caregiver]:
-    participant = get_participant(session, user, study, code, Permission.MANAGE_PARTICIPANTS)
-    for link in participants.caregivers_of(session, participant):
-        if link.caregiver_id == caregiver_id:
-            return participant, link.caregiver
-    raise NotFound("No such caregiver linked to this participant.")
+    link = linked_caregiver(
+        session, user, study, code, caregiver_id, Permission.MANAGE_PARTICIPANTS
+    )
+    return link.participant, link.caregiver
 
 
 def set_quiet_hours(

@@ -1,6 +1,6 @@
-"""Staff of a study, for its admins (MANAGE_STUDY, study-wide): who has which role where,
-adding someone (a new account gets a first password shown once, to hand over in person) and
-ending a role. Every change is audited."""
+"""Staff and sites of a study, for its admins (MANAGE_STUDY, study-wide): who has which role
+where, adding someone (a new account gets a first password shown once, to hand over in
+person), ending a role, adding a site. Every change is audited."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from app.accounts.models import StaffUser
 from app.audit import service as audit
 from app.errors import Invalid, NotFound
 from app.studies import service as studies
-from app.studies.models import Membership, Role, Study
+from app.studies.models import Membership, Role, Site, Study
 from app.workspace import common
 
 
@@ -99,3 +99,9 @@ def end_membership(session: Session, user: StaffUser, study: Study, membership_i
     )
     session.delete(membership)
     session.flush()
+
+
+def add_site(session: Session, user: StaffUser, study: Study, *, code: str, name: str) -> Site:
+    """A new site of the study: study-wide admins only (app.studies.service audits it)."""
+    access.require(user.memberships, Permission.MANAGE_STUDY, study.id)
+    return studies.add_site(session, study, code=code, name=name, actor=common.actor(user))

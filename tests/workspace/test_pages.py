@@ -338,7 +338,7 @@ def test_admin_adds_staff_with_a_first_password_and_ends_a_role(
     fresh = client.application.test_client()
     sign_in_page(fresh, "new.coordinator@example.org", password=first)
     assert fresh.get(f"{BASE}/participants/LEEDS-0001").status_code == 200
-    assert fresh.get(f"{BASE}/participants/LYON-0001").status_code == 403
+    assert fresh.get(f"{BASE}/participants/LYON-0001").status_code == 404
     membership = db_session.scalars(
         select(Membership).where(Membership.user_id == world.staff["coord_lyon"].id)
     ).one()

@@ -275,7 +275,7 @@ def revoke_device(slug: str, code: str, device_id: int) -> Response:
     return _action(
         slug,
         code,
-        lambda study: workspace.revoke_device(db_session(), staff(), study, code, device_id, ""),
+        lambda study: workspace.revoke_device(db_session(), staff(), study, code, device_id, None),
         _("The phone was signed out."),
     )
 
@@ -370,7 +370,7 @@ def pause(slug: str, code: str) -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         with forms.saving(form, field="until") as change:
             workspace.pause(
-                db_session(), staff(), study, code, form.until.data, form.reason.data or ""
+                db_session(), staff(), study, code, form.until.data, form.reason.data or None
             )
         if change.saved:
             flash(_("Participant paused."))
@@ -390,7 +390,7 @@ def withdraw(slug: str, code: str) -> Response | str | tuple[str, int]:
     form = forms.WithdrawForm()
     if form.validate_on_submit():
         with forms.saving(form, field="reason") as change:
-            workspace.withdraw(db_session(), staff(), study, code, form.reason.data or "")
+            workspace.withdraw(db_session(), staff(), study, code, form.reason.data or None)
         if change.saved:
             flash(_("Participant %(code)s withdrawn.", code=code))
             return redirect(url_for("site.participant", slug=slug, code=code))
@@ -413,7 +413,7 @@ def add_caregiver(slug: str, code: str) -> Response | str | tuple[str, int]:
                 staff(),
                 study,
                 code,
-                display_name=form.display_name.data or "",
+                display_name=form.display_name.data or None,
                 language=form.language.data or "en",
                 time_zone=(form.time_zone.data or "").strip(),
                 caregiver_role=form.caregiver_role.data or "",
