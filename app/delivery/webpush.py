@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -183,25 +183,26 @@ class PushClient:
         self._connections = max(1, connections)
         self._clock = clock
         self._lock = threading.Lock()
-        self._managers: dict[str, urllib3.PoolManager] = {}
+        self._routes: dict[str, _Route] = {}
         self._tokens: dict[str, tuple[int, dict[str, str]]] = {}
         self.signed = 0  # tokens signed so far (what the cache saves is visible in tests)
 
-    def manager(self, endpoint: str) -> urllib3.PoolManager:
-        """The connection pool (through the environment's proxy, if any) for ``endpoint``'s
-        push service."""
-        origin = _origin(endpoint)
+    def route(self, origin: str) -> _Route:
+        """How to reach the push service at ``origin``: its own connection pool, or the
+        environment's proxy for it."""
         with self._lock:
-            manager = self._managers.get(origin)
-            if manager is None:
-                manager = _manager_for(origin, self._connections)
-                self._managers[origin] = manager
-            return manager
+            route = self._routes.get(origin)
+            if route is None:
+                route = _route_to(origin, self._connections)
+                self._routes[origin] = route
+            return route
 
     def vapid_headers(self, endpoint: str) -> dict[str, str]:
         """The Authorization header for ``endpoint``'s push service, signed at most once per
         audience and :data:`TOKEN_LIFETIME_SECONDS` (less the renewal margin)."""
-        audience = _origin(endpoint)
+        return self._vapid_headers(_origin(endpoint))
+
+    def _vapid_headers(self, audience: str) -> dict[str, str]:
         now = int(self._clock())
         with self._lock:
             cached = self._tokens.get(audience)
@@ -217,9 +218,9 @@ class PushClient:
 
     def close(self) -> None:
         with self._lock:
-            managers, self._managers = list(self._managers.values()), {}
-        for manager in managers:
-            manager.clear()
+            routes, self._routes = list(self._routes.values()), {}
+        for route in routes:
+            route.manager.clear()
 
     def __enter__(self) -> PushClient:
         return self
@@ -228,9 +229,18 @@ class PushClient:
         self.close()
 
 
-def _manager_for(origin: str, connections: int) -> urllib3.PoolManager:
-    """A pool manager for one push service, set up as ``requests`` would set up a request to
-    it: the environment's proxy for this origin (``NO_PROXY`` honoured), its CA bundle or
+@dataclass(frozen=True)
+class _Route:
+    """``pool``: the push service's own connection pool (post the path to it); None when a
+    proxy stands between (post the whole URL through ``manager``)."""
+
+    manager: urllib3.PoolManager
+    pool: urllib3.HTTPConnectionPool | None
+
+
+def _route_to(origin: str, connections: int) -> _Route:
+    """Connections to one push service, set up as ``requests`` would set up a request to it:
+    the environment's proxy for this origin (``NO_PROXY`` honoured), its CA bundle or
     certifi's, certificates always verified."""
     settings = requests.Session().merge_environment_settings(origin, {}, None, None, None)
     verify = settings["verify"]
@@ -239,13 +249,17 @@ def _manager_for(origin: str, connections: int) -> urllib3.PoolManager:
     tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
     proxy = requests.utils.select_proxy(origin, settings["proxies"])
     if proxy:
-        return urllib3.ProxyManager(
-            proxy if "://" in proxy else f"http://{proxy}",
-            num_pools=1,
-            maxsize=connections,
-            **tls,
+        return _Route(
+            urllib3.ProxyManager(
+                proxy if "://" in proxy else f"http://{proxy}",
+                num_pools=1,
+                maxsize=connections,
+                **tls,
+            ),
+            None,
         )
-    return urllib3.PoolManager(num_pools=1, maxsize=connections, **tls)
+    manager = urllib3.PoolManager(num_pools=1, maxsize=connections, **tls)
+    return _Route(manager, manager.connection_from_url(origin))
 
 
 # ── Sending ────────────────────────────────────────────────────────────────────────────────
@@ -342,7 +356,6 @@ def send_push(
     if client is not None:
         if client.vapid is not vapid:
             raise ValueError("the push client holds other VAPID keys than the ones given")
-        headers.update(client.vapid_headers(subscription.endpoint))
         return _send_pooled(client, subscription, data, headers, ttl=ttl, timeout=timeout)
     try:
         response = webpush(
@@ -395,16 +408,24 @@ def _send_pooled(
     except ValueError as exc:
         # Raised by key decoding / ECDH in pywebpush or http_ece for a corrupt subscription.
         return PushRejected(reason=f"unusable push subscription: {type(exc).__name__}")
-    headers = {**headers, "Content-Encoding": "aes128gcm", "TTL": str(ttl)}
+    parts = urlsplit(subscription.endpoint)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    headers.update(client._vapid_headers(origin))
+    headers.update({"Content-Encoding": "aes128gcm", "TTL": str(ttl)})
+    route = client.route(origin)
     try:
-        response = client.manager(subscription.endpoint).urlopen(
+        response = (route.pool or route.manager).urlopen(
             "POST",
-            subscription.endpoint,
+            # Only the path to the push service itself; the whole URL to a proxy.
+            urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            if route.pool is not None
+            else subscription.endpoint,
             body=body,
             headers=headers,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=False,
             redirect=False,
+            assert_same_host=False,
             preload_content=True,
             decode_content=False,
         )
