@@ -144,6 +144,7 @@ def claim(
     # The rows hold what RETURNING gave us, exactly the state we commit: the commit keeps them
     # as they are instead of expiring them, so reading them costs no query -- and on SQLite
     # opens no write transaction. Anything else the session holds is expired as usual.
+    session.flush()  # anything pending is written before the others are expired below
     claimed = {id(row) for row in rows}
     for other in list(session.identity_map.values()):
         if id(other) not in claimed:
