@@ -98,6 +98,7 @@ def _environment(database_url: str, instance: Path) -> dict[str, str]:
         **os.environ,
         "CHORUS_ENV": "production",
         "SECRET_KEY": SECRET,
+        "CHORUS_AUDIT_KEY": SECRET[::-1],  # production needs its own audit-chain key
         "DATABASE_URL": database_url,
         "CHORUS_BASE_URL": "https://chorus.example.org",
         "CHORUS_INSTANCE_PATH": str(instance),

@@ -8,6 +8,7 @@ pseudonymous participant code), so a lock screen or a forwarded e-mail reveals n
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -229,6 +230,9 @@ def _render(
     )
 
 
+# The same few notices (one per language and link) for every participant: a scheduler tick
+# renders each once instead of once per reminder. Notices are immutable.
+@functools.lru_cache(maxsize=256)
 def participant_reminder(language: str | None, link: str) -> Notice:
     """ "You have a short questionnaire waiting in Chorus. Open: <link>"."""
     lang = resolve_language(language)

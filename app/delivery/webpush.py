@@ -1,29 +1,30 @@
 """Send one Web Push message (RFC 8030) encrypted per RFC 8291 and signed with VAPID (RFC 8292).
 
-pywebpush does the encryption and the HTTP request; this module adds what the outbox needs:
-checked inputs, explicit TTL / Urgency headers, a bounded timeout, and a small outcome type
-that says what to do next (keep, drop the subscription, retry later, or give up).
+pywebpush does the encryption (and, without a :class:`PushClient`, the HTTP request); this
+module adds what the outbox needs: checked inputs, explicit TTL / Urgency headers, a bounded
+timeout, and a small outcome type that says what to do next (keep, drop the subscription, retry
+later, or give up).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-# pywebpush ships no type hints or py.typed marker; it is called in one place below and its
-# results are read through typed accessors.
 import requests
-from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
-from requests.adapters import HTTPAdapter
+import urllib3
+
+# pywebpush ships no type hints or py.typed marker; its results are read through typed accessors.
+from pywebpush import WebPusher, WebPushException, webpush  # type: ignore[import-untyped]
 
 from app.delivery._net import is_loopback_host
 from app.delivery.vapid import VapidKeys
@@ -158,13 +159,17 @@ def _origin(endpoint: str) -> str:
 class PushClient:
     """What is worth keeping from one message to the next, shared by the sending threads.
 
-    - One ``requests`` session per push service (origin), with up to ``connections`` pooled
-      keep-alive connections: no TCP and TLS handshake per message. Cookies are refused (a
-      push service has no business tracking us).
+    - One urllib3 connection pool per push service (origin), with up to ``connections`` pooled
+      keep-alive connections: no TCP and TLS handshake per message. The environment's proxy
+      and CA bundle settings (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, as
+      ``requests`` reads them) are read once per push service, and no cookies are kept.
     - One signed VAPID token per audience (the push service's origin, RFC 8292 §2), reused
       for most of its lifetime instead of an ECDSA signature per message.
 
-    Close it (or use ``with``) to close the pooled connections. ``clock`` is for tests.
+    Messages sent through a client skip ``requests`` (its per-request environment lookups,
+    hooks and response objects cost about three times the encryption); pywebpush still
+    encrypts them. Close it (or use ``with``) to close the pooled connections. ``clock`` is
+    for tests.
     """
 
     def __init__(
@@ -178,26 +183,26 @@ class PushClient:
         self._connections = max(1, connections)
         self._clock = clock
         self._lock = threading.Lock()
-        self._sessions: dict[str, requests.Session] = {}
+        self._routes: dict[str, _Route] = {}
         self._tokens: dict[str, tuple[int, dict[str, str]]] = {}
         self.signed = 0  # tokens signed so far (what the cache saves is visible in tests)
 
-    def session(self, endpoint: str) -> requests.Session:
-        origin = _origin(endpoint)
+    def route(self, origin: str) -> _Route:
+        """How to reach the push service at ``origin``: its own connection pool, or the
+        environment's proxy for it."""
         with self._lock:
-            session = self._sessions.get(origin)
-            if session is None:
-                session = requests.Session()
-                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-                adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._connections)
-                session.mount(origin, adapter)
-                self._sessions[origin] = session
-            return session
+            route = self._routes.get(origin)
+            if route is None:
+                route = _route_to(origin, self._connections)
+                self._routes[origin] = route
+            return route
 
     def vapid_headers(self, endpoint: str) -> dict[str, str]:
         """The Authorization header for ``endpoint``'s push service, signed at most once per
         audience and :data:`TOKEN_LIFETIME_SECONDS` (less the renewal margin)."""
-        audience = _origin(endpoint)
+        return self._vapid_headers(_origin(endpoint))
+
+    def _vapid_headers(self, audience: str) -> dict[str, str]:
         now = int(self._clock())
         with self._lock:
             cached = self._tokens.get(audience)
@@ -213,15 +218,48 @@ class PushClient:
 
     def close(self) -> None:
         with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            session.close()
+            routes, self._routes = list(self._routes.values()), {}
+        for route in routes:
+            route.manager.clear()
 
     def __enter__(self) -> PushClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _Route:
+    """``pool``: the push service's own connection pool (post the path to it); None when a
+    proxy stands between (post the whole URL through ``manager``)."""
+
+    manager: urllib3.PoolManager
+    pool: urllib3.HTTPConnectionPool | None
+
+
+def _route_to(origin: str, connections: int) -> _Route:
+    """Connections to one push service, set up as ``requests`` would set up a request to it:
+    the environment's proxy for this origin (``NO_PROXY`` honoured), its CA bundle or
+    certifi's, certificates always verified."""
+    settings = requests.Session().merge_environment_settings(origin, {}, None, None, None)
+    verify = settings["verify"]
+    bundle = verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
+    tls: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED"}
+    tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+    proxy = requests.utils.select_proxy(origin, settings["proxies"])
+    if proxy:
+        return _Route(
+            urllib3.ProxyManager(
+                proxy if "://" in proxy else f"http://{proxy}",
+                num_pools=1,
+                maxsize=connections,
+                **tls,
+            ),
+            None,
+        )
+    manager = urllib3.PoolManager(num_pools=1, maxsize=connections, **tls)
+    return _Route(manager, manager.connection_from_url(origin))
 
 
 # ── Sending ────────────────────────────────────────────────────────────────────────────────
@@ -315,16 +353,10 @@ def send_push(
     headers: dict[str, str] = {"Urgency": urgency}
     if topic is not None:
         headers["Topic"] = topic
-    signing: dict[str, Any]
     if client is not None:
         if client.vapid is not vapid:
             raise ValueError("the push client holds other VAPID keys than the ones given")
-        headers.update(client.vapid_headers(subscription.endpoint))
-        signing = {"requests_session": client.session(subscription.endpoint)}
-    else:
-        # A fresh claims dict per call: pywebpush fills in aud (the endpoint's origin) and exp
-        # (now + 12 h) by mutating it.
-        signing = {"vapid_private_key": vapid.signer, "vapid_claims": {"sub": vapid.subject}}
+        return _send_pooled(client, subscription, data, headers, ttl=ttl, timeout=timeout)
     try:
         response = webpush(
             subscription_info=subscription.as_subscription_info(),
@@ -333,7 +365,10 @@ def send_push(
             ttl=ttl,
             timeout=timeout,
             headers=headers,
-            **signing,
+            # A fresh claims dict per call: pywebpush fills in aud (the endpoint's origin)
+            # and exp (now + 12 h) by mutating it.
+            vapid_private_key=vapid.signer,
+            vapid_claims={"sub": vapid.subject},
         )
     except WebPushException as exc:
         response = getattr(exc, "response", None)
@@ -353,3 +388,54 @@ def send_push(
         return PushRejected(reason=f"unusable push subscription: {type(exc).__name__}")
     status = getattr(response, "status_code", None)
     return PushDelivered(status if isinstance(status, int) else 201)
+
+
+def _send_pooled(
+    client: PushClient,
+    subscription: PushSubscription,
+    data: str,
+    headers: dict[str, str],
+    *,
+    ttl: int,
+    timeout: float,
+) -> PushOutcome:
+    """:func:`send_push` through ``client``'s pooled connections: pywebpush encrypts (RFC 8291,
+    aes128gcm, a new ephemeral key and salt per message), urllib3 posts."""
+    try:
+        body = WebPusher(subscription.as_subscription_info()).encode(data.encode("utf-8"))["body"]
+    except WebPushException as exc:
+        return PushRejected(reason=f"could not build the push request: {exc.message}")
+    except ValueError as exc:
+        # Raised by key decoding / ECDH in pywebpush or http_ece for a corrupt subscription.
+        return PushRejected(reason=f"unusable push subscription: {type(exc).__name__}")
+    parts = urlsplit(subscription.endpoint)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    headers.update(client._vapid_headers(origin))
+    headers.update({"Content-Encoding": "aes128gcm", "TTL": str(ttl)})
+    route = client.route(origin)
+    try:
+        response = (route.pool or route.manager).urlopen(
+            "POST",
+            # Only the path to the push service itself; the whole URL to a proxy.
+            urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            if route.pool is not None
+            else subscription.endpoint,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=True,
+            decode_content=False,
+        )
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        # Refused or dropped connections, timeouts, TLS and proxy failures.
+        return PushRetry(reason=f"push service unreachable: {type(exc).__name__}")
+    if 200 <= response.status < 300:
+        return PushDelivered(response.status)
+    return _outcome_for_status(
+        response.status,
+        response.headers.get("Retry-After"),
+        response.data.decode("utf-8", errors="replace"),
+    )

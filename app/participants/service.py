@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app import access, crypto
@@ -894,17 +894,24 @@ def _holder_actor(device: Device) -> str:
     return f"caregiver:{device.caregiver_id}"
 
 
+@lru_cache(maxsize=1)
+def _device_by_token() -> Select[Device]:
+    """Built once: on every device request, building the statement cost more CPU than the
+    database spent running it."""
+    return (
+        select(Device)
+        .where(Device.token_hash == bindparam("token_hash"), Device.revoked_at.is_(None))
+        # Every device request reads the participant next: one round trip, not two.
+        .options(joinedload(Device.participant))
+    )
+
+
 def authenticate_device(session: Session, token: str, now: dt.datetime) -> Device | None:
     """The live device holding `token`, or None (unknown, revoked, or participant withdrawn).
     last_seen_at is touched at most once a minute, so reads do not write on every request."""
     if not token:
         return None
-    device = session.scalar(
-        select(Device)
-        .where(Device.token_hash == crypto.hash_token(token), Device.revoked_at.is_(None))
-        # Every device request reads the participant next: one round trip, not two.
-        .options(joinedload(Device.participant))
-    )
+    device = session.scalar(_device_by_token(), {"token_hash": crypto.hash_token(token)})
     if device is None:
         return None
     if device.participant is not None and device.participant.status == ParticipantStatus.WITHDRAWN:

@@ -743,9 +743,10 @@ class Dispatcher:
             )
             pending[future] = (row, plan)
         # One commit for the batch's re-checks (cancelled / moved / failed rows), which also
-        # ends the read transaction before the slow part.
-        session.commit()
+        # ends the read transaction before the slow part. The preloaded objects are let go
+        # first, so that the commit does not expire hundreds of objects nobody reads again.
         del preloaded
+        session.commit()
         # Record as sends complete, in group commits: whatever has finished within
         # RECORD_INTERVAL goes in one transaction (so a fast push service costs one commit per
         # batch, not one per message), and a slow send never holds up the outcomes of the

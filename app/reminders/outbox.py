@@ -139,16 +139,21 @@ def claim(
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     rows = sorted(session.scalars(statement), key=lambda row: (row.send_at, row.id))
-    columns = [attr.key for attr in inspect(OutboxMessage).column_attrs]
-    claimed = [(row, {key: getattr(row, key) for key in columns}) for row in rows]
     for row in rows:
         _tokens[row] = ClaimToken(worker, row.attempts, row.claimed_until)
-    session.commit()
-    # The commit expired the rows; put back what RETURNING gave us (exactly the state we
-    # committed), so reading them costs no query -- and on SQLite opens no write transaction.
-    for row, values in claimed:
-        for key, value in values.items():
-            set_committed_value(row, key, value)
+    # The rows hold what RETURNING gave us, exactly the state we commit: the commit keeps them
+    # as they are instead of expiring them, so reading them costs no query -- and on SQLite
+    # opens no write transaction. Anything else the session holds is expired as usual.
+    session.flush()  # anything pending is written before the others are expired below
+    claimed = {id(row) for row in rows}
+    for other in list(session.identity_map.values()):
+        if id(other) not in claimed:
+            session.expire(other)
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
     return rows
 
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Generic, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app import crypto
@@ -122,41 +123,15 @@ def submission_context(
 ) -> SubmissionContext:
     """Everything :func:`app.responses.service.submit` reads before it writes, in one query
     (plus one more the first time this process meets a version or a key)."""
-    existing = (
-        select(Response.id)
-        .where(Response.idempotency_key == idempotency_key)
-        .scalar_subquery()
-        .label("existing")
-    )
-    assigned = (
-        select(InstrumentVersion.id, InstrumentVersion.content_hash)
-        .join(StudyInstrument, StudyInstrument.instrument_version_id == InstrumentVersion.id)
-        .where(
-            StudyInstrument.study_id == Participant.study_id,
-            StudyInstrument.respondents.in_([wording, "both"]),
-            InstrumentVersion.instrument_key == instrument_key,
-            InstrumentVersion.version == version,
-        )
-        .limit(1)
-    )
-    current_key = (
-        select(StudyKey.key_id)
-        .where(StudyKey.study_id == Participant.study_id, StudyKey.retired_at.is_(None))
-        .order_by(StudyKey.id.desc())
-        .limit(1)
-        .scalar_subquery()
-        .label("key_id")
-    )
     row = session.execute(
-        select(
-            Participant,
-            existing,
-            assigned.with_only_columns(InstrumentVersion.id).scalar_subquery().label("vid"),
-            assigned.with_only_columns(InstrumentVersion.content_hash)
-            .scalar_subquery()
-            .label("vhash"),
-            current_key,
-        ).where(Participant.id == participant_id)
+        _context_statement(),
+        {
+            "participant_id": participant_id,
+            "idempotency_key": idempotency_key,
+            "instrument_key": instrument_key,
+            "version": version,
+            "wording": wording,
+        },
     ).one_or_none()
     if row is None:
         return SubmissionContext(participant=None)
@@ -169,6 +144,47 @@ def submission_context(
         else _version(session, int(cast(int, version_id)), str(version_hash)),
         study_key=None if key_id is None else _study_key(session, str(key_id)),
     )
+
+
+@lru_cache(maxsize=1)
+def _context_statement() -> Select[Participant, str | None, int | None, str | None, str | None]:
+    """The statement of :func:`submission_context`, built once: building it on every
+    submission cost more CPU than the database spent running it."""
+    existing = (
+        select(Response.id)
+        .where(Response.idempotency_key == bindparam("idempotency_key"))
+        .scalar_subquery()
+        .label("existing")
+    )
+    assigned = (
+        select(InstrumentVersion.id, InstrumentVersion.content_hash)
+        .join(StudyInstrument, StudyInstrument.instrument_version_id == InstrumentVersion.id)
+        .where(
+            StudyInstrument.study_id == Participant.study_id,
+            or_(
+                StudyInstrument.respondents == bindparam("wording"),
+                StudyInstrument.respondents == "both",
+            ),
+            InstrumentVersion.instrument_key == bindparam("instrument_key"),
+            InstrumentVersion.version == bindparam("version"),
+        )
+        .limit(1)
+    )
+    current_key = (
+        select(StudyKey.key_id)
+        .where(StudyKey.study_id == Participant.study_id, StudyKey.retired_at.is_(None))
+        .order_by(StudyKey.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("key_id")
+    )
+    return select(
+        Participant,
+        existing,
+        assigned.with_only_columns(InstrumentVersion.id).scalar_subquery().label("vid"),
+        assigned.with_only_columns(InstrumentVersion.content_hash).scalar_subquery().label("vhash"),
+        current_key,
+    ).where(Participant.id == bindparam("participant_id"))
 
 
 def _version(session: Session, version_id: int, digest: str) -> PublishedVersion:

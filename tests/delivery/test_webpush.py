@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
+import threading
 import time
 from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -370,3 +374,66 @@ def test_a_client_for_other_keys_is_refused(vapid_keys: VapidKeys, tmp_path: Pat
                 client=client,
             )
         assert service.requests == []
+
+
+class _ForwardingProxy:
+    """A plain HTTP forward proxy on 127.0.0.1 (absolute-form request lines, RFC 9112 §3.2.2)
+    that relays each request to its origin and remembers the URLs it carried."""
+
+    def __init__(self) -> None:
+        proxy = self
+        self.urls: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                proxy.urls.append(self.path)
+                target = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                upstream = http.client.HTTPConnection(target.netloc, timeout=5)
+                upstream.request("POST", target.path or "/", body, headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                upstream.close()
+                self.send_response(answer.status)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> _ForwardingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def test_a_client_sends_through_the_environments_proxy(
+    vapid_keys: VapidKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client reads the proxy settings once per push service, as requests would have.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with PushEndpoint(keep_alive=True) as service, _ForwardingProxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        with PushClient(vapid_keys) as client:
+            subscriber = service.subscribe()
+            assert _send_with(client, service, subscriber) == PushDelivered(201)
+        # Decrypted and verified by the service, after passing through the proxy.
+        assert [r.json() for r in service.delivered()] == [PAYLOAD]
+        assert proxy.urls == [subscriber.endpoint]
