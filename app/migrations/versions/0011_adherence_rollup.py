@@ -6,6 +6,9 @@ add a row's contribution (due 1, on_time or late 1; nothing once cancelled) to i
 every insert, update and delete; a participant's change of site moves their counts. Existing
 occurrences are counted once here.
 
+Also staff_users.time_zone (the zone staff pages show times in; 'UTC' for existing accounts),
+added with ADD COLUMN like 0005.
+
 Revision ID: 0011
 Revises: 0008
 Create Date: 2026-12-01 17:30:00
@@ -223,6 +226,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('schedule_id', 'site_id', 'day', name=op.f('pk_adherence_rollup'))
     )
     _count_existing()
+    op.add_column('staff_users', sa.Column('time_zone', sa.String(length=64), server_default='UTC', nullable=False))
     if op.get_bind().dialect.name == "postgresql":
         _upgrade_postgresql()
     else:
@@ -243,3 +247,5 @@ def downgrade():
         op.execute("DROP TRIGGER IF EXISTS adherence_rollup_participant_site")
         op.execute("DROP TRIGGER IF EXISTS adherence_rollup_participant_delete")
     op.drop_table('adherence_rollup')
+    with op.batch_alter_table('staff_users', schema=None) as batch_op:
+        batch_op.drop_column('time_zone')
