@@ -169,9 +169,28 @@ def fill(url: str, participants: int, per_participant: int, now: dt.datetime) ->
                         "completed_at": completed,
                     }
 
+        postgresql = engine.dialect.name == "postgresql"
+        if postgresql:
+            # A bulk load, like a restore: the rollup's triggers (and foreign-key checks) off
+            # for it, then the rollup counted once, as migration 0011 does for existing rows.
+            # On SQLite the triggers run for every inserted row.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         for chunk in _chunks(occurrences()):
             conn.execute(tables["occurrences"].insert(), chunk)
-        if engine.dialect.name == "postgresql":
+        if postgresql:
+            conn.execute(sa.text("SET LOCAL session_replication_role = origin"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO adherence_rollup (schedule_id, site_id, day, due, on_time, late) "
+                    "SELECT o.schedule_id, p.site_id, (o.closes_at AT TIME ZONE 'UTC')::date, "
+                    "count(*), sum(CASE WHEN o.completed_at < o.closes_at THEN 1 ELSE 0 END), "
+                    "sum(CASE WHEN o.completed_at >= o.closes_at THEN 1 ELSE 0 END) "
+                    "FROM occurrences o JOIN participants p ON p.id = o.participant_id "
+                    "WHERE o.cancelled_at IS NULL "
+                    "GROUP BY o.schedule_id, p.site_id, (o.closes_at AT TIME ZONE 'UTC')::date"
+                )
+            )
+        if postgresql:
             for table in ("participants", "occurrences", "devices"):
                 conn.execute(
                     sa.text(
@@ -346,7 +365,7 @@ def main(argv: list[str]) -> int:
         logging.disable(logging.WARNING)
         _staff(app)
         over = []
-        weekly_cpu = 0.0
+        weekly_wall = 0.0
         for who, email in (
             ("admin, 10 sites", "admin@bench.org"),
             ("coordinator, 1 site", "coord@bench.org"),
@@ -374,19 +393,21 @@ def main(argv: list[str]) -> int:
                             f"{ratio:.1f}x",
                         )
                     )
-                    weekly_cpu = cpu
+                    weekly_wall = median
         scan_wall, scan_cpu = weekly_scan_ms(app, args.repeat)
+        # Wall time is the comparable figure on PostgreSQL (the scan runs in the server, not
+        # in this process); on SQLite both are.
         print(
-            f"\nthe six-week scan the weekly chart replaced, query only: {scan_wall:.1f} ms wall, "
-            f"{scan_cpu:.1f} ms CPU (the whole chart page for the coordinator: "
-            f"{weekly_cpu / max(scan_cpu, 0.1):.2f}x that CPU)"
+            f"\nthe six-week scan the weekly chart replaced, query only, median: "
+            f"{scan_wall:.1f} ms wall, {scan_cpu:.1f} ms CPU; the whole chart page "
+            f"(coordinator) is {weekly_wall / max(scan_wall, 0.1):.2f}x that wall time"
         )
         summary.append(
             (
-                f"site_pages {engine_name}: weekly chart page vs old scan, CPU ms",
-                f"{weekly_cpu:.1f}",
-                f"{scan_cpu:.1f}",
-                f"{weekly_cpu / max(scan_cpu, 0.1):.2f}x",
+                f"site_pages {engine_name}: weekly chart page vs old scan query, median wall ms",
+                f"{weekly_wall:.1f}",
+                f"{scan_wall:.1f}",
+                f"{weekly_wall / max(scan_wall, 0.1):.2f}x",
             )
         )
         with app.app_context():
