@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from app.accounts.models import StaffUser
 from app.db import utcnow
 from app.participants.models import Participant
 from app.reminders import rollup
@@ -195,3 +196,20 @@ def test_weekly_completion_counts_what_a_scan_of_the_occurrences_counts(
         db_session, coordinator, study, adherence.GridQuery(), schedule, now
     )
     assert {w.site_code for w in lyon_only} == {"LYON"}
+
+
+def test_the_migration_counts_the_occurrences_already_there(
+    app: object, db_session: Session, world: World
+) -> None:
+    from flask_migrate import downgrade, upgrade
+
+    admin_id = world.staff["admin"].id
+    counted = _same(db_session)
+    assert counted
+    db_session.close()
+    with app.app_context():  # type: ignore[attr-defined]
+        downgrade(revision="0008")
+        upgrade()
+    assert _same(db_session) == counted
+    staff = db_session.get(StaffUser, admin_id)
+    assert staff is not None and staff.time_zone == "UTC"
