@@ -16,7 +16,7 @@ import zoneinfo
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from app.accounts import passwords
+from app.accounts import passwords, sessions
 from app.accounts.models import StaffUser
 from app.audit import service as audit
 from app.errors import Invalid, NotFound
@@ -56,13 +56,16 @@ def _check_new(password: str) -> None:
 def change_password(
     session: Session, user: StaffUser, *, current: str, new: str, actor: str
 ) -> None:
-    """Only with the current password; the new one must pass the length rules and differ."""
+    """Only with the current password; the new one must pass the length rules and differ.
+    Every browser signed in as this person is signed out (the caller signs the current one
+    in again)."""
     if not passwords.verify_password(user.password_hash, current):
         raise Invalid(errors={"current_password": ["That is not your current password."]})
     _check_new(new)
     if new == current:
         raise Invalid(errors={"new_password": ["Choose a password you have not used here."]})
     user.password_hash = passwords.hash_password(new)
+    sessions.end_all_for_user(session, user.id)
     audit.record(session, actor=actor, action="staff.password_changed", target=f"staff:{user.id}")
 
 

@@ -125,6 +125,8 @@ def test_changing_the_password_needs_the_current_one_and_is_audited(
     client: FlaskClient, app: object, world: World, db_session: Session
 ) -> None:
     sign_in_page(client, "coord_lyon@example.org")
+    elsewhere = app.test_client()  # type: ignore[attr-defined]
+    sign_in_page(elsewhere, "coord_lyon@example.org")
     html = client.get("/staff/account/").get_data(as_text=True)
     token = csrf_of(html)
 
@@ -148,8 +150,11 @@ def test_changing_the_password_needs_the_current_one_and_is_audited(
     status, page = change(PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x")
     assert status == 422 and "not the same" in page
     assert "staff.password_changed" not in _actions(db_session)
+    assert elsewhere.get("/staff/account/").status_code == 200
     status, _page = change(PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
     assert status == 302
+    assert client.get("/staff/account/").status_code == 200  # this browser stays signed in
+    assert elsewhere.get("/staff/account/").status_code == 302  # the other one does not
     sign_in_page(app.test_client(), "coord_lyon@example.org", NEW_PASSWORD)  # type: ignore[attr-defined]
     event = db_session.scalars(
         select(AuditEvent).where(AuditEvent.action == "staff.password_changed")

@@ -74,7 +74,9 @@ def change_password() -> Response | tuple[str, int]:
                 actor=common.actor(user),
             )
         if change.saved:
-            flash(_("Your password is changed."))
+            sign_in(user)  # a new session here; every other browser was signed out
+            db.session.commit()
+            flash(_("Your password is changed. Other browsers are signed out."))
             return redirect(url_for("account.settings"))
         # The service's reasons, in the page's language.
         if form.current_password.errors:
