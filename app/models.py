@@ -32,10 +32,12 @@ from app.reminders.models import (
     Timetable,
     TimetablePause,
 )
+from app.reminders.rollup import AdherenceDay
 from app.responses.models import Alert, KeyHolderWrap, Response, StudyKey
 from app.studies.models import Membership, Site, Study
 
 __all__ = [
+    "AdherenceDay",
     "Alert",
     "AnchorDate",
     "Approval",

@@ -37,6 +37,7 @@ from tests.support.access_matrix import (
     any_staff,
     is_allowed,
     managers,
+    nobody,
     phones,
     public,
     routes_of,
@@ -112,6 +113,28 @@ ENTRIES = [
     # Staff, whatever the scope
     Entry("GET", "/staff/account/authenticator", any_staff()),
     Entry("POST", "/staff/account/authenticator", any_staff(), form=lambda a: {"code": "000000"}),
+    Entry("GET", "/staff/account/", any_staff()),
+    Entry(
+        "POST",
+        "/staff/account/",
+        any_staff(),
+        form=lambda a: {"language": "en", "time_zone": "Europe/Paris"},
+    ),
+    Entry(
+        "POST",
+        "/staff/account/password",
+        any_staff(),
+        form=lambda a: {"current_password": "x", "new_password": "y", "confirm_password": "y"},
+    ),
+    # Only a real invitation's token opens it (tests/workspace/test_account.py); a made-up one
+    # is refused to everyone alike.
+    Entry("GET", "/staff/account/welcome/<token>", nobody()),
+    Entry(
+        "POST",
+        "/staff/account/welcome/<token>",
+        nobody(),
+        form=lambda a: {"new_password": "p" * 14, "confirm_password": "p" * 14},
+    ),
     Entry("GET", "/staff/go", any_staff(STUDY), query=lambda a: f"study={a['slug']}"),
     Entry("GET", "/staff/", any_staff()),
     Entry("GET", "/api/v1/auth/session", any_staff()),
@@ -576,6 +599,7 @@ def _build(app, session):  # type: ignore[no-untyped-def]
             "release": release,
             "name": asset,
             "static_file": "staff.css",
+            "token": "not-an-invitation",
         }
 
     return values, callers

@@ -26,6 +26,8 @@ class StaffUser(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The language of what the app writes to this person (alert e-mails), e.g. 'fr'.
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # The IANA time zone staff pages show times in, e.g. 'Europe/Paris'.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     memberships = relationship("Membership", back_populates="user", cascade="all, delete-orphan")
 

@@ -44,6 +44,9 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("staff/login.html", error=outcome, email=email), outcome.status
     sign_in(outcome)
     db.session.commit()
+    from app.web.site.i18n import remember_language
+
+    remember_language(outcome.language)
     back = request.args.get("next", "")
     # Only a workspace path on this site: never an open redirect.
     if back.startswith("/staff/") and not back.startswith("//"):

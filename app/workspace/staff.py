@@ -1,6 +1,7 @@
 """Staff and sites of a study, for its admins (MANAGE_STUDY, study-wide): who has which role
-where, adding someone (a new account gets a first password shown once, to hand over in
-person), ending a role, adding a site. Every change is audited."""
+where, adding someone (a new account gets a first password shown once, to hand over in person,
+or an e-mailed invitation link with which they choose it), ending a role, adding a site. Every
+change is audited."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.access import Permission
 from app.accounts import service as accounts
 from app.accounts.models import StaffUser
 from app.audit import service as audit
+from app.delivery.email import EmailDelivered, OutgoingEmail, SmtpSettings, send_email
 from app.errors import Invalid, NotFound
 from app.studies import service as studies
 from app.studies.models import Membership, Role, Site, Study
@@ -25,7 +27,8 @@ from app.workspace import common
 class Added:
     user: StaffUser
     membership: Membership
-    first_password: str | None  # only when the account is new; shown once
+    first_password: str | None  # only when the account is new and not invited; shown once
+    invited: bool = False  # a new account whose first password comes by an invitation link
 
 
 def members(session: Session, user: StaffUser, study: Study) -> list[Membership]:
@@ -50,7 +53,10 @@ def add_member(
     display_name: str,
     role: str,
     site_code: str,
+    by_email: bool = False,
 ) -> Added:
+    """Give `email` a role; a new account gets a first password, shown once, or (`by_email`)
+    none anyone knows until they choose one through the invitation link."""
     access.require(user.memberships, Permission.MANAGE_STUDY, study.id)
     try:
         chosen = Role(role)
@@ -74,7 +80,35 @@ def add_member(
             actor=common.actor(user),
         )
     membership = studies.grant(session, member, study, chosen, site=site, actor=common.actor(user))
-    return Added(member, membership, first_password)
+    invited = by_email and first_password is not None
+    if invited:
+        first_password = None
+        audit.record(
+            session,
+            actor=common.actor(user),
+            action="staff.invited",
+            target=f"staff:{member.id}",
+            details={"study_id": study.id},
+        )
+    return Added(member, membership, first_password, invited)
+
+
+def email_invitation(
+    smtp: SmtpSettings | None, member: StaffUser, *, subject: str, text: str, language: str
+) -> bool:
+    """Send the invitation e-mail (its text written by the caller, in the inviter's language);
+    False when e-mail is not set up or the relay did not take it, and the page shows the link
+    once instead."""
+    if smtp is None:
+        return False
+    message = OutgoingEmail(
+        to=member.email,
+        subject=subject,
+        text=text,
+        idempotency_key=f"staff-invitation-{member.id}-{secrets.token_hex(6)}",
+        language=language,
+    )
+    return isinstance(send_email(message, smtp), EmailDelivered)
 
 
 def end_membership(session: Session, user: StaffUser, study: Study, membership_id: int) -> None:

@@ -127,6 +127,9 @@ OUTSIDE_A_STUDY = {
     "/staff/go": "redirects to a study the caller belongs to (404 otherwise; tested apart)",
     "/staff/language": "sets the caller's display language",
     "/staff/account/authenticator": "the caller's own second factor",
+    "/staff/account/": "the caller's own language and time zone",
+    "/staff/account/password": "the caller's own password",
+    "/staff/account/welcome/<token>": "an invitation link, opened signed out",
 }
 
 # What each target fills into a URL.

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def source_strings() -> set[str]:
-    method_map = [("app/web/**.py", "python"), ("app/templates/**.html", "jinja2")]
+    method_map = [
+        ("app/web/**.py", "python"),
+        ("app/templates/**.html", "jinja2"),
+        ("app/templates/**.txt", "jinja2"),
+    ]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(

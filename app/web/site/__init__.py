@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from app.web.site import (  # noqa: F401 - each module adds its routes
+        account,
         adherence,
         admin,
         alerts,

@@ -238,6 +238,9 @@ class StaffForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Role"), choices=role_choices)
     site = SelectField(_l("Where"))
+    by_email = BooleanField(
+        _l("E-mail a new account an invitation to choose their password"), default=True
+    )
 
 
 class AddHolderForm(FlaskForm):
@@ -373,3 +376,61 @@ class ExportForm(FlaskForm):
     def validate_delimiter(self, field: Any) -> None:
         if field.data and field.data == self.decimal.data:
             raise ValidationError(_l("The column separator must differ from the decimal mark"))
+
+
+def _known_time_zone(form: FlaskForm, field: Any) -> None:
+    from app.accounts.profile import time_zones
+
+    if (field.data or "").strip() not in time_zones():
+        raise ValidationError(_l("Choose a time zone such as Europe/Paris."))
+
+
+def _long_enough(form: FlaskForm, field: Any) -> None:
+    from app.accounts.passwords import MIN_PASSWORD_LENGTH
+
+    if len(field.data or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(_l("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH))
+
+
+def _same_as_new(form: FlaskForm, field: Any) -> None:
+    if field.data != form.new_password.data:
+        raise ValidationError(_l("The two new passwords are not the same."))
+
+
+STAFF_LANGUAGES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
+
+
+class PreferencesForm(FlaskForm):
+    language = SelectField(_l("Language of the staff pages"), choices=STAFF_LANGUAGES)
+    time_zone = StringField(
+        _l("Time zone"),
+        description=_l("Times on the staff pages are shown in it, for example Europe/Paris."),
+        validators=[DataRequired(_l("Enter a time zone")), Length(max=64), _known_time_zone],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password"))]
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters; a few words work well."),
+        validators=[DataRequired(_l("Enter a new password")), _long_enough],
+    )
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Enter the new password again")), _same_as_new],
+    )
+
+
+class WelcomeForm(FlaskForm):
+    new_password = PasswordField(
+        _l("Choose a password"),
+        description=_l("At least 12 characters; a few words work well."),
+        validators=[DataRequired(_l("Enter a password")), _long_enough],
+    )
+    confirm_password = PasswordField(
+        _l("The same password again"),
+        validators=[DataRequired(_l("Enter the password again")), _same_as_new],
+    )
