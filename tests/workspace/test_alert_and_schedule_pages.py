@@ -375,4 +375,5 @@ def test_window_errors_land_beside_the_window_and_change_nothing(
 
 def test_another_sites_coordinator_cannot_edit_windows(client: FlaskClient, world: World) -> None:
     sign_in_page(client, "coord_lyon@example.org")
-    assert client.get(f"{BASE}/participants/LEEDS-0001/timetable/windows").status_code == 403
+    # Another site's code answers as an unknown one does (issue #10: no probing for codes).
+    assert client.get(f"{BASE}/participants/LEEDS-0001/timetable/windows").status_code == 404
