@@ -74,9 +74,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
 
     dedupe.use_secret(settings.secret_key)
     from app import request_guards
-    from app.api import register_blueprints
+    from app.api.registry import api, register_blueprints
     from app.auth import load_staff_user
-    from app.extensions import api, csrf, db, migrate
+    from app.extensions import csrf, db, migrate
     from app.security import add_security_headers
     from app.web import health, pwa, staff
 

@@ -12,7 +12,7 @@ from app.api.participant_schemas import DeviceCredentialSchema, RedeemSchema
 from app.auth import client_ip, settings
 from app.db import utcnow
 from app.extensions import csrf, db
-from app.participants import service as participants
+from app.participants import invitations as participants
 
 blp = Blueprint(
     "invitations",

@@ -30,8 +30,8 @@ from app.auth import settings
 from app.device_auth import current_device, device_required
 from app.extensions import csrf, db
 from app.news import service as news
+from app.participants import people as participants
 from app.participants import preferences
-from app.participants import service as participants
 from app.participants.models import Caregiver, Device, Participant
 from app.reminders import push, timetables
 from app.reminders.models import TimetablePause

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from app import scheduling
 from app.errors import Invalid
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import (
     Caregiver,
     CaregiverLink,
@@ -47,7 +47,7 @@ from app.reminders.models import (
     StudySchedule,
 )
 from app.reminders.schedules import ENROLLMENT, policy_of, schedule_of
-from app.reminders.timetables import scheduling_timetable
+from app.reminders.stored_timetables import scheduling_timetable
 from app.scheduling import OccurrenceWindow, ReminderPolicy, Schedule, occurrences_between
 from app.scheduling.localtime import load_zone
 
