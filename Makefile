@@ -34,7 +34,7 @@ lock-check:
 run: $(STAMP)
 	$(BIN)/chorus serve --host 127.0.0.1 --port 5000
 
-## test: set up, lint and type-check, run the whole suite (SQLite, and PostgreSQL when
+## test: set up, lint, type-check, check the layers, run the whole suite (SQLite, and PostgreSQL when
 ## CHORUS_TEST_DATABASE_URL is set)
 test: lock-check $(STAMP) lint
 	$(BIN)/pytest
@@ -43,6 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench stress tools
 	$(BIN)/ruff format --check app tests bench stress tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format app tests bench stress tools
@@ -64,4 +65,4 @@ stress: $(STAMP)
 	$(BIN)/python -m stress
 
 clean:
-	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -19,14 +19,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.cli_helpers import fail
+from app.cli.helpers import fail
+from app.cli.responses import _staff
 from app.config import Settings
 from app.errors import ChorusError
 from app.exports import service as exports
 from app.exports.model import FORMATS, ExportOptions, Profile
 from app.extensions import db
 from app.responses import keys
-from app.responses.cli import _staff
 
 
 def _secret(prompt: str) -> str:

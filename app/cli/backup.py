@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import backup as backups
-from app.cli_helpers import fail
+from app.cli.helpers import fail
 from app.config import Settings
 
 
