@@ -21,7 +21,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
         instance_path=str(settings.instance_path),
         instance_relative_config=False,
     )
-    app.extensions["chorus_settings"] = settings
+    from app.extensions import init_settings
+
+    init_settings(app, settings)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,

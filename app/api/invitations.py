@@ -9,9 +9,9 @@ from typing import Any
 
 from app.api import Blueprint
 from app.api.participant_schemas import DeviceCredentialSchema, RedeemSchema
-from app.auth import client_ip, settings
+from app.auth import client_ip
 from app.db import utcnow
-from app.extensions import csrf, db
+from app.extensions import csrf, db, settings
 from app.participants import invitations as participants
 
 blp = Blueprint(

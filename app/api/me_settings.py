@@ -26,9 +26,8 @@ from app.api.settings_schemas import (
     TimetableSchema,
     TimetableUpdateSchema,
 )
-from app.auth import settings
 from app.device_auth import current_device, device_required
-from app.extensions import csrf, db
+from app.extensions import csrf, db, settings
 from app.news import service as news
 from app.participants import people as participants
 from app.participants import preferences

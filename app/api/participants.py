@@ -36,10 +36,10 @@ from app.api.participant_schemas import (
     ReasonSchema,
 )
 from app.audit import service as audit
-from app.auth import current_staff, settings, staff_required
+from app.auth import current_staff, staff_required
 from app.db import utcnow
 from app.errors import Invalid, NotFound
-from app.extensions import db
+from app.extensions import db, settings
 from app.participants import service as participants
 from app.participants.models import Caregiver, CaregiverLink, Device, Participant
 from app.reminders import timetables

@@ -15,7 +15,7 @@ from app.accounts import service as accounts
 from app.audit import service as audit
 from app.cli.helpers import fail as _fail
 from app.errors import ChorusError
-from app.extensions import db
+from app.extensions import db, settings
 from app.studies import service as studies
 from app.studies.models import Role, Site, Study
 
@@ -43,7 +43,7 @@ def serve(host: str, port: int, demo: bool) -> None:
 
     migrate_upgrade()
     _publish_library()
-    if current_app.extensions["chorus_settings"].is_production:
+    if settings().is_production:
         # Public demo passwords must never exist in production (issue #10), whatever --demo says.
         click.echo("production: the demo is not loaded; create users with `chorus users create`")
     elif demo and database_is_empty():
@@ -205,9 +205,7 @@ def instruments_group() -> None:
 
 
 def _instrument_paths(paths: tuple[str, ...]) -> list[str]:
-    from flask import current_app
-
-    return list(paths) or [str(current_app.extensions["chorus_settings"].instruments_path)]
+    return list(paths) or [str(settings().instruments_path)]
 
 
 @instruments_group.command("check")

@@ -7,12 +7,11 @@ import logging
 import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from app.config import ConfigError, Settings
+from app.config import ConfigError
 from app.delivery import vapid
-from app.extensions import db
+from app.extensions import db, settings
 from app.reminders.outbox import SchedulerBusy
 from app.reminders.process import EX_CONFIG, EX_TEMPFAIL, SchedulerProcess
 
@@ -27,16 +26,16 @@ from app.reminders.process import EX_CONFIG, EX_TEMPFAIL, SchedulerProcess
 )
 def scheduler_command(once: bool, no_plan: bool) -> None:
     """Plan and send reminders and alert e-mails (run exactly this, never in web workers)."""
-    settings: Settings = current_app.extensions["chorus_settings"]
+    cfg = settings()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    problems = settings.scheduler_problems()
+    problems = cfg.scheduler_problems()
     if problems:
         click.echo(
             "error: chorus scheduler will not start in production without: " + "; ".join(problems),
             err=True,
         )
         sys.exit(EX_CONFIG)
-    process = SchedulerProcess(settings, db.engine, with_plan=not no_plan)
+    process = SchedulerProcess(cfg, db.engine, with_plan=not no_plan)
     process.install_signal_handlers()
     try:
         try:
