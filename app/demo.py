@@ -184,7 +184,8 @@ def _demo_participants(session: Session, study: Study, lyon: Site, leeds: Site) 
 def _demo_schedules(session: Session, study: Study) -> list[str]:
     """Schedules for the assigned instruments, planned at once so phones see what is due."""
     from app.db import utcnow
-    from app.reminders import planner, schedules
+    from app.reminders import planner
+    from app.reminders import study_schedules as schedules
 
     plans: list[tuple[str, str, str, dict[str, Any], int, list[int]]] = [
         # name, instrument, respondent, spec, reminders, gaps (minutes)

@@ -23,7 +23,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.participants import service as participants
 from app.reminders import adherence
-from app.reminders import schedules as schedule_service
+from app.reminders import study_schedules as schedule_service
 from app.reminders.models import OccurrenceState, StudySchedule
 from app.scheduling.model import MAX_REMINDERS
 from app.studies import service as studies

@@ -19,7 +19,7 @@ from app.db import utcnow
 from app.errors import ChorusError
 from app.extensions import db
 from app.reminders import planner
-from app.reminders import schedules as service
+from app.reminders import study_schedules as service
 
 ACTOR = "cli"
 

@@ -70,7 +70,7 @@ from app.reminders.models import (
 from app.reminders.stored_timetables import scheduling_timetable, timetable_from_row
 from app.responses.models import Alert
 from app.scheduling.localtime import local_to_utc
-from app.scheduling.reminders import pause_reason
+from app.scheduling.reminder_times import pause_reason
 from app.studies.models import Site, Study
 
 log = logging.getLogger("chorus.dispatch")

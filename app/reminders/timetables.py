@@ -34,7 +34,7 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.participants import people as participants
 from app.participants.models import Caregiver, CaregiverLink, Participant, ParticipantStatus
-from app.reminders import planner
+from app.reminders import outbox, planner
 from app.reminders.models import (
     Occurrence,
     OutboxKind,
@@ -568,8 +568,7 @@ def snooze(
     send_at = scheduling.next_allowed_instant(timetable, wanted, occurrence.closes_at)
     for row in rows:
         if send_at is None:
-            row.state = OutboxState.CANCELLED.value
-            row.note = "snoozed: no allowed time before the questionnaire closes"
+            outbox.cancel(session, row, "snoozed: no allowed time before the questionnaire closes")
         else:
             row.send_at = send_at
             row.note = f"snoozed until {send_at.isoformat()}"

@@ -1,5 +1,5 @@
 """Schedules as the workspace shows them: everyone in the study sees them, study-wide
-managers (MANAGE_STUDY) retire them (app.reminders.schedules does the work and the audit)."""
+managers (MANAGE_STUDY) retire them (app.reminders.study_schedules does the work and the audit)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app import access
 from app.access import Permission
 from app.accounts.models import StaffUser
-from app.reminders import schedules
+from app.reminders import study_schedules as schedules
 from app.reminders.models import StudySchedule
 from app.studies.models import Study
 from app.workspace import common
