@@ -3,10 +3,10 @@ No Flask; callers commit.
 
 Who may reach whom (issue #10). A caregiver is one person shared by every site and study of
 the children they care for, so a staff action on a caregiver can touch children the actor may
-not see. The rule, enforced here, in `invitations.py` and in
-`app.reminders.timetables` rather than in views: no
-staff action creates, changes or ends access to a participant the acting staff member may not
-manage (MANAGE_PARTICIPANTS at the participant's site, `app.access`).
+not see. The rule, enforced here, in `invitations.py` and in `app.reminders.timetables`
+rather than in views: no staff action creates, changes or ends access to a participant the
+acting staff member may not manage (MANAGE_PARTICIPANTS at the participant's site,
+`app.access`).
 
 * A caregiver's invitation, and the device redeemed from it, carry a *reach*: the children
   the device may answer for, fixed when the invitation is issued to those linked children the
@@ -22,7 +22,6 @@ manage (MANAGE_PARTICIPANTS at the participant's site, `app.access`).
   child's reminders, so staff may do it only when they manage every child the caregiver is
   linked to; otherwise the caregiver changes it on their phone.
 
-
 Actors other than staff ("cli" for an operator on the server, "demo", the holder of a device
 acting for themselves) are not scoped by staff memberships.
 """
@@ -34,11 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.db import insert_unique, utcnow
-from app.errors import (
-    Conflict,
-    Invalid,
-    NotFound,
-)
+from app.errors import Conflict, Invalid, NotFound
 from app.participants.enrolment import replan_reminders
 from app.participants.models import (
     Caregiver,

@@ -12,17 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.db import insert_unique, utcnow
-from app.errors import (
-    Conflict,
-    Invalid,
-)
-from app.participants.models import (
-    AgeBand,
-    Device,
-    Invitation,
-    Participant,
-    ParticipantStatus,
-)
+from app.errors import Conflict, Invalid
+from app.participants.models import AgeBand, Device, Invitation, Participant, ParticipantStatus
 from app.participants.people import (
     age_band_on,
     check_language,

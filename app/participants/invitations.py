@@ -22,13 +22,7 @@ from app import crypto
 from app.accounts import throttle
 from app.audit import service as audit
 from app.db import insert_unique, utcnow
-from app.errors import (
-    ChorusError,
-    ErrorCode,
-    Invalid,
-    NotFound,
-    TooManyAttempts,
-)
+from app.errors import ChorusError, ErrorCode, Invalid, NotFound, TooManyAttempts
 from app.participants.caregivers import narrow_reach
 from app.participants.models import (
     Caregiver,

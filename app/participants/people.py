@@ -25,12 +25,7 @@ from app import access
 from app.access import Permission
 from app.audit import service as audit
 from app.db import insert_unique
-from app.errors import (
-    Conflict,
-    Forbidden,
-    Invalid,
-    NotFound,
-)
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.library.models import InstrumentVersion
 from app.library.service import instrument_of
 from app.participants.models import (
