@@ -36,7 +36,7 @@ lock-check:
 run: $(STAMP)
 	$(BIN)/chorus serve --host 127.0.0.1 --port 5000
 
-## test: set up, lint and type-check, run the whole suite (SQLite, and PostgreSQL when
+## test: set up, lint, type-check, check the layers, run the whole suite (SQLite, and PostgreSQL when
 ## CHORUS_TEST_DATABASE_URL is set)
 test: lock-check $(STAMP) lint
 	$(BIN)/pytest
@@ -53,6 +53,7 @@ lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff format --check app tests bench stress tools
 	$(BIN)/mypy
 	cd frontend && npm run --silent lint
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format app tests bench stress tools
@@ -75,4 +76,4 @@ stress: $(STAMP)
 	$(BIN)/python -m stress
 
 clean:
-	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache frontend/node_modules
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache frontend/node_modules .import_linter_cache

@@ -21,7 +21,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
         instance_path=str(settings.instance_path),
         instance_relative_config=False,
     )
-    app.extensions["chorus_settings"] = settings
+    from app.extensions import init_settings
+
+    init_settings(app, settings)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
@@ -74,9 +76,9 @@ def create_app(settings: Settings | None = None, **flask_overrides: Any) -> Flas
 
     dedupe.use_secret(settings.secret_key)
     from app import request_guards
-    from app.api import register_blueprints
+    from app.api.registry import api, register_blueprints
     from app.auth import load_staff_user
-    from app.extensions import api, csrf, db, migrate
+    from app.extensions import csrf, db, migrate
     from app.security import add_security_headers
     from app.web import health, pwa, staff
 

@@ -8,22 +8,17 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, request, session
+from flask import g, request, session
 
 from app.accounts import service as accounts
 from app.accounts import sessions as staff_sessions
 from app.accounts.models import StaffUser
-from app.config import Settings
 from app.db import utcnow
 from app.errors import ChorusError, ErrorCode, Unauthenticated
-from app.extensions import db
+from app.extensions import db, settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SESSION_KEY = "sid"
-
-
-def settings() -> Settings:
-    return cast(Settings, current_app.extensions["chorus_settings"])
 
 
 def session_policy() -> staff_sessions.SessionPolicy:

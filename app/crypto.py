@@ -48,7 +48,7 @@ from argon2.low_level import Type as _Argon2Type
 from argon2.low_level import hash_secret_raw as _argon2_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
-from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -632,6 +632,18 @@ def new_token(nbytes: int = 32) -> str:
     if nbytes < 16:
         raise ValueError("tokens need at least 16 random bytes")
     return secrets.token_urlsafe(nbytes)
+
+
+def is_p256_public_point(point: bytes) -> bool:
+    """Is ``point`` an uncompressed NIST P-256 public key (65 bytes, ``0x04 || X || Y``) on the
+    curve? What a browser's push subscription hands over as ``p256dh``."""
+    if len(point) != 65 or point[0] != 0x04:
+        return False
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        return False
+    return True
 
 
 def hash_token(token: str) -> str:

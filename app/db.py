@@ -15,6 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 # Stable constraint names so Alembic can alter them on SQLite and PostgreSQL alike.
+# The largest id a URL or body may name: PostgreSQL's integer (SQLite's limit is higher).
+MAX_INT_ID = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

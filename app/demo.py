@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts
+from app.extensions import settings
 from app.responses import keys
 from app.studies import service as studies
 from app.studies.models import Role, Site, Study
@@ -25,9 +26,7 @@ class DemoRefused(RuntimeError):
 
 def refuse_in_production() -> None:
     """Raise DemoRefused when the running app is configured for production (issue #10)."""
-    from flask import current_app
-
-    if current_app.extensions["chorus_settings"].is_production:
+    if settings().is_production:
         raise DemoRefused("The demo has public passwords and is never loaded in production.")
 
 
@@ -185,7 +184,8 @@ def _demo_participants(session: Session, study: Study, lyon: Site, leeds: Site) 
 def _demo_schedules(session: Session, study: Study) -> list[str]:
     """Schedules for the assigned instruments, planned at once so phones see what is due."""
     from app.db import utcnow
-    from app.reminders import planner, schedules
+    from app.reminders import planner
+    from app.reminders import study_schedules as schedules
 
     plans: list[tuple[str, str, str, dict[str, Any], int, list[int]]] = [
         # name, instrument, respondent, spec, reminders, gaps (minutes)
@@ -243,7 +243,5 @@ def _latest_version(session: Session, key: str) -> str | None:
 def _pepper_and_base_url() -> tuple[str, str]:
     # load_demo runs inside the app (`chorus demo` / `chorus serve`); invitation codes are keyed
     # with the app's SECRET_KEY and links point at its base URL.
-    from flask import current_app
-
-    settings = current_app.extensions["chorus_settings"]
-    return str(settings.secret_key), str(settings.base_url)
+    cfg = settings()
+    return str(cfg.secret_key), str(cfg.base_url)

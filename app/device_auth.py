@@ -2,7 +2,7 @@
 
 Phones authenticate with `Authorization: Bearer <device token>`, never cookies, so their
 blueprints are CSRF-exempt (a browser does not attach the header to cross-site requests by
-itself). The decision lives in app.participants.service.authenticate_device; this module only
+itself). The decision lives in app.participants.invitations.authenticate_device; this module only
 reads the header and remembers the answer for the rest of the request.
 """
 
@@ -17,7 +17,7 @@ from flask import g, request
 from app.db import utcnow
 from app.errors import Unauthenticated
 from app.extensions import db
-from app.participants import service as participants
+from app.participants import invitations as participants
 from app.participants.models import Device
 
 F = TypeVar("F", bound=Callable[..., Any])

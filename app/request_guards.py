@@ -15,7 +15,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from app.api.parsing import MAX_INT_ID
+from app.db import MAX_INT_ID
 from app.errors import ChorusError, ErrorCode
 
 

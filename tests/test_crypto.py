@@ -684,3 +684,23 @@ def test_random_bytes_behind_a_valid_header_never_open(key: UnlockedStudyKey, ta
         open_response(key, header + tail, CONTEXT)
     with pytest.raises(EnvelopeError):
         decryptor_for_export([key])(header + tail, CONTEXT)
+
+
+# The P-256 base point G, uncompressed (SEC 2, section 2.4.2).
+_P256_G = bytes.fromhex(
+    "04"
+    "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+)
+
+
+def test_p256_point_check_accepts_points_on_the_curve_only() -> None:
+    assert crypto.is_p256_public_point(_P256_G)
+    off_curve = bytearray(_P256_G)
+    off_curve[-1] ^= 1
+    assert not crypto.is_p256_public_point(bytes(off_curve))
+    assert not crypto.is_p256_public_point(b"\x04" + b"\0" * 64)  # the "point" (0, 0)
+    assert not crypto.is_p256_public_point(b"\x03" + _P256_G[1:33])  # compressed: not offered
+    assert not crypto.is_p256_public_point(_P256_G[:-1])
+    p = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
+    assert not crypto.is_p256_public_point(b"\x04" + p.to_bytes(32, "big") + _P256_G[33:])

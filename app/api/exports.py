@@ -15,11 +15,11 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from app.api import documented_errors
-from app.auth import current_staff, settings, staff_required
+from app.auth import current_staff, staff_required
 from app.errors import ChorusError
 from app.exports import service as exports
 from app.exports.model import FORMATS, ExportOptions, Profile
-from app.extensions import db
+from app.extensions import db, settings
 from app.responses import keys
 
 blp = Blueprint(

@@ -13,10 +13,10 @@ from marshmallow import validate
 from app.api import Blueprint
 from app.api.me import due_of, me_of
 from app.api.schemas import StrictSchema
-from app.auth import client_ip, settings
+from app.auth import client_ip
 from app.db import utcnow
-from app.extensions import csrf, db
-from app.participants import service as participants
+from app.extensions import csrf, db, settings
+from app.participants import invitations as participants
 
 
 class RedeemSchema(StrictSchema):

@@ -23,12 +23,11 @@ from app.api.schemas import (
     TimetableSchema,
     TimetableUpdateSchema,
 )
-from app.auth import settings
 from app.device_auth import current_device, device_required
-from app.extensions import csrf, db
+from app.extensions import csrf, db, settings
 from app.news import service as news
+from app.participants import people as participants
 from app.participants import preferences
-from app.participants import service as participants
 from app.participants.models import Caregiver, Device, Participant
 from app.participants.preferences import APP_LANGUAGES
 from app.reminders import push, timetables

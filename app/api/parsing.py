@@ -19,8 +19,9 @@ import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from app.db import MAX_INT_ID
+
 MAX_DEPTH = 32
-MAX_INT_ID = 2**31 - 1  # PostgreSQL integer; SQLite's limit is higher
 
 
 class ChorusParser(FlaskParser):

@@ -22,9 +22,9 @@ from app.access import Permission
 from app.accounts.models import StaffUser
 from app.api import Blueprint, documented_errors
 from app.api.schemas import StrictSchema
-from app.auth import current_staff, settings, staff_required
+from app.auth import current_staff, staff_required
 from app.db import utcnow
-from app.extensions import db
+from app.extensions import db, settings
 from app.participants.models import AgeBand, CaregiverLink, Device, Participant
 from app.participants.service import (
     CAREGIVER_ROLES,

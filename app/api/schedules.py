@@ -21,7 +21,7 @@ from app.auth import current_staff, staff_required
 from app.db import utcnow
 from app.extensions import db
 from app.reminders import adherence
-from app.reminders import schedules as schedule_service
+from app.reminders import study_schedules as schedule_service
 from app.reminders.models import OccurrenceState, StudySchedule
 from app.scheduling.model import MAX_REMINDERS
 from app.studies.models import Study

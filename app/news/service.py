@@ -25,7 +25,7 @@ from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Invalid, NotFound
 from app.news.models import NewsPost
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import Participant
 from app.studies.models import Site, Study
 

@@ -121,7 +121,7 @@ class Invitation(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(100))
     # A caregiver's invitation: ids of the children the device redeemed from it may answer
-    # for, fixed at issue to those the issuer manages (app.participants.service, issue #10).
+    # for, fixed at issue to those the issuer manages (app.participants.caregivers, issue #10).
     # NULL for a participant's own invitation.
     reach: Mapped[list[int] | None] = mapped_column(JSON, default=None)
 

@@ -51,7 +51,7 @@ from app.delivery.email import (
     send_email,
 )
 from app.delivery.vapid import VapidKeys
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import (
     Caregiver,
     CaregiverLink,
@@ -67,10 +67,10 @@ from app.reminders.models import (
     PushSubscription,
     Timetable,
 )
-from app.reminders.timetables import scheduling_timetable, timetable_from_row
+from app.reminders.stored_timetables import scheduling_timetable, timetable_from_row
 from app.responses.models import Alert
 from app.scheduling.localtime import local_to_utc
-from app.scheduling.reminders import pause_reason
+from app.scheduling.reminder_times import pause_reason
 from app.studies.models import Site, Study
 
 log = logging.getLogger("chorus.dispatch")

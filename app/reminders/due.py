@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import Participant, ParticipantStatus, StudyInstrument
 from app.reminders import planner
 from app.reminders.models import Occurrence, StudySchedule

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import and_, inspect, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, inspect, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -320,6 +320,20 @@ def cancel(session: Session, row: OutboxMessage, why: str) -> bool:
             return True
         return False
     return _apply(session, row, values, "cancelling it")
+
+
+def cancel_pending(session: Session, which: ColumnElement[bool], note: str) -> int:
+    """Cancel the PENDING rows ``which`` selects (retired schedule, withdrawn participant,
+    answered occurrence, re-planned away...); returns how many. Rows a tick has claimed are
+    left to the dispatcher, which re-checks at send time. With :func:`cancel` (one row, claimed
+    or pending), the only places an outbox row becomes CANCELLED."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(which, OutboxMessage.state == OutboxState.PENDING.value)
+        .values(state=OutboxState.CANCELLED.value, note=note)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def reschedule(session: Session, row: OutboxMessage, send_at: dt.datetime, why: str) -> bool:

@@ -31,13 +31,14 @@ from sqlalchemy.orm import Session
 
 from app import scheduling
 from app.errors import Invalid
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import (
     Caregiver,
     CaregiverLink,
     Participant,
     ParticipantStatus,
 )
+from app.reminders import outbox
 from app.reminders.models import (
     AnchorDate,
     Occurrence,
@@ -46,8 +47,8 @@ from app.reminders.models import (
     OutboxState,
     StudySchedule,
 )
-from app.reminders.schedules import ENROLLMENT, policy_of, schedule_of
-from app.reminders.timetables import scheduling_timetable
+from app.reminders.stored_timetables import scheduling_timetable
+from app.reminders.study_schedules import ENROLLMENT, policy_of, schedule_of
 from app.scheduling import OccurrenceWindow, ReminderPolicy, Schedule, occurrences_between
 from app.scheduling.localtime import load_zone
 
@@ -454,11 +455,8 @@ def _plan_reminders(
             if row.state == OutboxState.PENDING
         ]
         if gone:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(gone), OutboxMessage.state == OutboxState.PENDING.value)
-                .values(state=OutboxState.CANCELLED.value, note=f"{REPLANNED}: no longer answers")
-                .execution_options(synchronize_session=False)
+            outbox.cancel_pending(
+                session, OutboxMessage.id.in_(gone), f"{REPLANNED}: no longer answers"
             )
     _insert_ignoring_duplicates(session, OutboxMessage, inserts)
 
@@ -513,7 +511,9 @@ def _reconcile(
                 if revivable:
                     values["note"] = None
             elif row.state == OutboxState.PENDING:
-                values = {"state": OutboxState.CANCELLED.value, "note": REPLANNED}
+                outbox.cancel_pending(session, OutboxMessage.id == row.id, REPLANNED)
+                session.refresh(row)  # what the row holds now, whoever wrote it
+                continue
             else:
                 continue
             session.execute(
@@ -536,15 +536,7 @@ def _cancel_remaining(
         Occurrence.completed_at.is_(None),
         Occurrence.cancelled_at.is_(None),
     )
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.occurrence_id.in_(waiting.scalar_subquery()),
-            OutboxMessage.state == OutboxState.PENDING.value,
-        )
-        .values(state=OutboxState.CANCELLED.value, note=note)
-        .execution_options(synchronize_session=False)
-    )
+    outbox.cancel_pending(session, OutboxMessage.occurrence_id.in_(waiting.scalar_subquery()), note)
     session.execute(
         update(Occurrence)
         .where(
@@ -676,13 +668,4 @@ def _retime(plan: _Plan, participant: Participant, links: list[CaregiverLink]) -
 def cancel_for_completion(session: Session, occurrence: Occurrence, now: dt.datetime) -> int:
     """Cancel the pending reminders of an answered occurrence; returns how many. Rows already
     claimed by a tick are left to the dispatcher, which re-checks the occurrence at send time."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.occurrence_id == occurrence.id,
-            OutboxMessage.state == OutboxState.PENDING.value,
-        )
-        .values(state=OutboxState.CANCELLED.value, note="answered")
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return outbox.cancel_pending(session, OutboxMessage.occurrence_id == occurrence.id, "answered")

@@ -25,21 +25,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 import logging
 import os
 import secrets
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import ConfigError, Settings
 from app.db import utcnow
 from app.delivery import vapid
+from app.reminders import planner
 from app.reminders.dispatch import DeliveryConfig, Dispatcher, TickReport
 from app.reminders.models import PushSubscription
 from app.reminders.outbox import SchedulerBusy, SchedulerLock
@@ -110,14 +107,8 @@ def delivery_config(settings: Settings, keys: vapid.VapidKeys | None) -> Deliver
 
 
 def plan(sessions: Callable[[], Session], stop: threading.Event) -> int:
-    """Run the planner until it has nothing left to plan (bounded); 0 if it is not installed."""
-    try:
-        planner = importlib.import_module("app.reminders.planner")
-    except ModuleNotFoundError as error:
-        if error.name != "app.reminders.planner":
-            raise
-        return 0
-    materialise: Callable[..., int] = planner.materialise
+    """Run the planner until it has nothing left to plan (bounded)."""
+    materialise = planner.materialise
     batch = 500
     total = 0
     for _ in range(PLAN_ROUNDS_PER_JOB):
@@ -292,47 +283,3 @@ class SchedulerProcess:
         if self.lock is not None:
             self.lock.release()
         self.engine.dispose()
-
-
-@click.command("scheduler")
-@with_appcontext
-@click.option("--once", is_flag=True, help="Plan, then send everything due now, and exit (cron).")
-@click.option(
-    "--no-plan",
-    is_flag=True,
-    help="Do not run the planner (e.g. another node plans); only send what is due.",
-)
-def scheduler_command(once: bool, no_plan: bool) -> None:
-    """Plan and send reminders and alert e-mails (run exactly this, never in web workers)."""
-    from flask import current_app
-
-    from app.extensions import db
-
-    settings: Settings = current_app.extensions["chorus_settings"]
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    problems = settings.scheduler_problems()
-    if problems:
-        click.echo(
-            "error: chorus scheduler will not start in production without: " + "; ".join(problems),
-            err=True,
-        )
-        sys.exit(EX_CONFIG)
-    process = SchedulerProcess(settings, db.engine, with_plan=not no_plan)
-    process.install_signal_handlers()
-    try:
-        try:
-            if not process.acquire_lock(wait=not once):
-                return
-        except SchedulerBusy as busy:
-            click.echo(f"error: {busy}", err=True)
-            sys.exit(EX_TEMPFAIL)
-        try:
-            if once:
-                process.run_once()
-            else:
-                process.run_forever()
-        except (ConfigError, vapid.VapidConfigError) as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(EX_CONFIG)
-    finally:
-        process.close()

@@ -39,11 +39,6 @@ log = logging.getLogger(__name__)
 MAX_ENDPOINT_LENGTH: Final = 2048
 _LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
-# NIST P-256 (secp256r1): y² = x³ - 3x + b over GF(p). Checked in plain integers so that this
-# module needs no crypto library (only app/crypto.py imports `cryptography`).
-_P256_P: Final = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
-_P256_B: Final = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
-
 
 def _b64url_bytes(value: object) -> bytes | None:
     if not isinstance(value, str) or not value or len(value) > 200:
@@ -57,16 +52,6 @@ def _b64url_bytes(value: object) -> bytes | None:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         return None
-
-
-def _on_p256(point: bytes) -> bool:
-    if len(point) != 65 or point[0] != 0x04:
-        return False
-    x = int.from_bytes(point[1:33], "big")
-    y = int.from_bytes(point[33:], "big")
-    if x >= _P256_P or y >= _P256_P:
-        return False
-    return (y * y - (x * x * x - 3 * x + _P256_B)) % _P256_P == 0
 
 
 def _check_endpoint(value: object, *, allow_local_http: bool, errors: dict[str, list[str]]) -> str:
@@ -125,7 +110,7 @@ def check_subscription(
         errors["keys"] = ['Missing: {"p256dh": ..., "auth": ...} from the subscription.']
     else:
         point = _b64url_bytes(keys.get("p256dh"))
-        if point is None or not _on_p256(point):
+        if point is None or not crypto.is_p256_public_point(point):
             errors["keys.p256dh"] = ["Not a base64url P-256 public key (65 bytes, 0x04 || X || Y)."]
         else:
             p256dh = str(keys["p256dh"]).rstrip("=")

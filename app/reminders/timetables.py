@@ -19,7 +19,6 @@ caller's transaction. Plain functions over a session: no Flask; callers commit.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -33,8 +32,9 @@ from app import scheduling
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import Caregiver, CaregiverLink, Participant, ParticipantStatus
+from app.reminders import outbox, planner
 from app.reminders.models import (
     Occurrence,
     OutboxKind,
@@ -43,13 +43,16 @@ from app.reminders.models import (
     Timetable,
     TimetablePause,
 )
-from app.scheduling import LocalWindow, Pause, QuietHours, ScheduleError
+from app.reminders.stored_timetables import (
+    DEFAULT_QUIET_HOURS,
+    Person,
+    open_pauses,
+    scheduling_timetable,
+    timetable_row,
+)
+from app.scheduling import LocalWindow, QuietHours, ScheduleError
 from app.scheduling.model import DAY_NAMES
 
-Person = Participant | Caregiver
-
-# The quiet hours of someone who has not chosen any: no reminder between 21:00 and 08:00 local.
-DEFAULT_QUIET_HOURS: Final = (("21:00", "08:00"),)
 MAX_WINDOWS_PER_DAY: Final = 6
 MAX_QUIET_HOURS: Final = 4
 MAX_PAUSE_DAYS: Final = 366
@@ -71,77 +74,9 @@ class _Unchanged:
 UNCHANGED: Final = _Unchanged()
 
 
-# ── Whose timetable ───────────────────────────────────────────────────────────────────────
-
-
-def _owner(participant: Participant | None, caregiver: Caregiver | None) -> Person:
-    if (participant is None) == (caregiver is None):
-        raise TypeError("give exactly one of participant= or caregiver=")
-    owner = participant if participant is not None else caregiver
-    assert owner is not None
-    return owner
-
-
-def _row(session: Session, person: Person) -> Timetable | None:
-    column = Timetable.participant_id if isinstance(person, Participant) else Timetable.caregiver_id
-    return session.scalar(select(Timetable).where(column == person.id))
-
-
 def _target(person: Person) -> str:
     kind = "participant" if isinstance(person, Participant) else "caregiver"
     return f"{kind}:{person.id}"
-
-
-def _times(pair: Sequence[str]) -> tuple[dt.time, dt.time]:
-    return dt.time.fromisoformat(pair[0]), dt.time.fromisoformat(pair[1])
-
-
-def _stored_windows(row: Timetable) -> dict[str, list[LocalWindow]] | None:
-    if row.windows is None:
-        return None
-    return {
-        day: [LocalWindow(*_times(span), overnight="overnight" in span[2:]) for span in spans]
-        for day, spans in row.windows.items()
-    }
-
-
-def _stored_quiet(row: Timetable | None) -> list[QuietHours]:
-    pairs = DEFAULT_QUIET_HOURS if row is None else row.quiet_hours
-    return [QuietHours(*_times(pair)) for pair in pairs]
-
-
-def _open_pauses(row: Timetable | None) -> list[TimetablePause]:
-    if row is None:
-        return []
-    return [p for p in row.pauses if p.cancelled_at is None]
-
-
-def scheduling_timetable(
-    session: Session,
-    *,
-    participant: Participant | None = None,
-    caregiver: Caregiver | None = None,
-) -> scheduling.Timetable:
-    """The ``app.scheduling.Timetable`` of the person who receives reminders.
-
-    Time zone from the person's ``time_zone``; windows and quiet hours from their timetable
-    row, or no window restriction and ``DEFAULT_QUIET_HOURS`` without one; pauses from the
-    pauses not cancelled (past ones included: they are harmless and keep the answer the same
-    for any instant). Snoozes are not stored here: see ``snooze``.
-    """
-    person = _owner(participant, caregiver)
-    return timetable_from_row(person, _row(session, person))
-
-
-def timetable_from_row(person: Person, row: Timetable | None) -> scheduling.Timetable:
-    """:func:`scheduling_timetable` from an already loaded timetable row (``None``: the
-    person has none), for callers that read many at once."""
-    return scheduling.Timetable(
-        person.time_zone,
-        windows=_stored_windows(row) if row is not None else None,
-        quiet_hours=tuple(_stored_quiet(row)),
-        pauses=tuple(Pause(p.starts_on, p.ends_on, p.reason) for p in _open_pauses(row)),
-    )
 
 
 # ── Reading ───────────────────────────────────────────────────────────────────────────────
@@ -179,9 +114,9 @@ def _window_out(span: Sequence[str]) -> dict[str, Any]:
 def get_timetable(
     session: Session, person: Person, *, now: dt.datetime | None = None
 ) -> TimetableView:
-    row = _row(session, person)
+    row = timetable_row(session, person)
     today = local_today(person, now)
-    pauses = [p for p in _open_pauses(row) if p.ends_on >= today]
+    pauses = [p for p in open_pauses(row) if p.ends_on >= today]
     pauses.sort(key=lambda p: (p.starts_on, p.id))
     active = next((p for p in pauses if p.starts_on <= today), None)
     return TimetableView(
@@ -367,7 +302,7 @@ def require_may_change(session: Session, person: Person, actor: str) -> None:
 
 
 def _ensure_row(session: Session, person: Person, actor: str, now: dt.datetime) -> Timetable:
-    row = _row(session, person)
+    row = timetable_row(session, person)
     if row is None:
         row = Timetable(
             participant_id=person.id if isinstance(person, Participant) else None,
@@ -383,18 +318,11 @@ def _ensure_row(session: Session, person: Person, actor: str, now: dt.datetime) 
 
 
 def _replan(session: Session, person: Person, now: dt.datetime) -> None:
-    """Re-plan the person's pending reminders if the planner exists (it is built alongside)."""
-    try:
-        planner = importlib.import_module("app.reminders.planner")
-    except ModuleNotFoundError as error:
-        if error.name != "app.reminders.planner":
-            raise
-        return
-    replan = getattr(planner, "replan_person", None)
-    if replan is None:
-        return
-    kind = "participant" if isinstance(person, Participant) else "caregiver"
-    replan(session, **{kind: person}, now=now)
+    """Re-plan the person's pending reminders inside the caller's transaction."""
+    if isinstance(person, Participant):
+        planner.replan_person(session, participant=person, now=now)
+    else:
+        planner.replan_person(session, caregiver=person, now=now)
 
 
 def update_timetable(
@@ -499,7 +427,7 @@ def add_pause(
     if errors:
         raise Invalid(errors=errors)
     row = _ensure_row(session, person, actor, now)
-    if sum(1 for p in _open_pauses(row) if p.ends_on >= today) >= MAX_OPEN_PAUSES:
+    if sum(1 for p in open_pauses(row) if p.ends_on >= today) >= MAX_OPEN_PAUSES:
         raise Conflict(f"At most {MAX_OPEN_PAUSES} pauses can be planned at once.")
     pause = TimetablePause(
         timetable_id=row.id,
@@ -540,7 +468,7 @@ def cancel_pause(
     A pause of someone else's timetable is NotFound, as an unknown one is."""
     require_may_change(session, person, actor)
     now = now or utcnow()
-    row = _row(session, person)
+    row = timetable_row(session, person)
     pause = session.get(TimetablePause, pause_id)
     if row is None or pause is None or pause.timetable_id != row.id:
         raise NotFound("No such pause in this timetable.")
@@ -640,8 +568,7 @@ def snooze(
     send_at = scheduling.next_allowed_instant(timetable, wanted, occurrence.closes_at)
     for row in rows:
         if send_at is None:
-            row.state = OutboxState.CANCELLED.value
-            row.note = "snoozed: no allowed time before the questionnaire closes"
+            outbox.cancel(session, row, "snoozed: no allowed time before the questionnaire closes")
         else:
             row.send_at = send_at
             row.note = f"snoozed until {send_at.isoformat()}"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.library.models import InstrumentVersion
 from app.library.service import instrument_of
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import Device
 from app.responses.models import Response
 

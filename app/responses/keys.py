@@ -22,6 +22,7 @@ from app.audit import service as audit
 from app.db import insert_unique, utcnow
 from app.errors import ChorusError, Conflict, ErrorCode, Invalid, NotFound
 from app.responses.models import KeyHolderWrap, Response, StudyKey
+from app.responses.sealing import seal_context
 from app.studies.models import Study
 
 _kdf_params: crypto.KdfParams = crypto.PRODUCTION_KDF
@@ -233,8 +234,6 @@ def reseal(
 ) -> int:
     """Open responses sealed under retired keys and seal them again under the current key.
     Streams in batches so memory stays flat; returns how many were re-sealed."""
-    from app.responses.service import seal_context
-
     keys = unlock(session, study, credential, purpose="re-seal under the current key")
     decrypt = crypto.decryptor_for_export(keys)
     target = current_key(session, study)

@@ -84,7 +84,7 @@ class PublishedVersion:
 
     @property
     def seal_label(self) -> str:
-        """What an envelope binds (``app.responses.service.seal_context``)."""
+        """What an envelope binds (``app.responses.sealing.seal_context``)."""
         return f"{self.instrument_key}@{self.version}#{self.content_hash}"
 
 

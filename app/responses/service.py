@@ -33,13 +33,14 @@ from app.errors import Conflict, Invalid, NotFound
 from app.instruments.alerts import evaluate_alerts
 from app.instruments.engine import validate_answers
 from app.instruments.scoring import compute_scores
-from app.participants import service as participants
+from app.participants import people as participants
 from app.participants.models import Device, Participant
 from app.reminders import planner
 from app.reminders.models import Occurrence, StudySchedule
 from app.reminders.outbox import enqueue_alert_emails
 from app.responses import checks, dedupe, keys, lookup
 from app.responses.models import Alert, Response
+from app.responses.sealing import seal_context
 
 RESPONDENT_TYPES = ("self", "parent", "other_caregiver", "staff_assisted")
 # Whose wording the questionnaire used: a caregiver answers the proxy form.
@@ -104,20 +105,6 @@ def idempotency_key(client_uuid: uuid.UUID) -> str:
 def content_mac(submission: Submission) -> str:
     """The resend fingerprint of a new response (app/responses/dedupe.py)."""
     return dedupe.content_mac(submission)
-
-
-def seal_context(
-    response: Response, version: lookup.PublishedVersion | None = None
-) -> crypto.SealContext:
-    """``version``: the response's instrument version when the caller already has it."""
-    if version is None:
-        row = response.instrument_version
-        label = f"{row.instrument_key}@{row.version}#{row.content_hash}"
-    else:
-        label = version.seal_label
-    return crypto.SealContext(
-        study_id=str(response.study_id), response_id=response.id, instrument_version=label
-    )
 
 
 def submit(

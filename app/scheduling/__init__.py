@@ -18,7 +18,7 @@ from app.scheduling.model import (
     Visit,
 )
 from app.scheduling.occurrences import OccurrenceWindow, occurrences_after_move, occurrences_between
-from app.scheduling.reminders import is_allowed, next_allowed_instant, reminder_times
+from app.scheduling.reminder_times import is_allowed, next_allowed_instant, reminder_times
 
 __all__ = [
     "LocalWindow",

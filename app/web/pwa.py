@@ -22,6 +22,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, request
 
+from app.extensions import settings
 from app.participants.preferences import APP_LANGUAGES
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -251,8 +252,7 @@ def init_app(app: Flask, root: Path = FRONTEND) -> None:
 
 
 def current_bundle() -> Bundle:
-    settings = current_app.extensions["chorus_settings"]
-    if settings.is_development:
+    if settings().is_development:
         # Edits to frontend/ show up on reload without restarting `chorus serve`.
         current_app.extensions["chorus_pwa"] = load_bundle(
             current_app.extensions["chorus_pwa_root"]

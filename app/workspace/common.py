@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, true
@@ -49,40 +48,6 @@ def may(user: StaffUser, permission: Permission, study: Study, site_id: int | No
 
 def may_somewhere(user: StaffUser, permission: Permission, study: Study) -> bool:
     return bool(access.sites_in_scope(user.memberships, permission, study.id))
-
-
-@dataclass(frozen=True)
-class Nav:
-    """What the layout shows: the study switcher and the sections this role may open."""
-
-    study: Study
-    studies: list[Study]
-    open_alerts: int | None
-    participants: bool
-    alerts: bool
-    keys: bool
-    audit: bool
-    staff: bool
-    exports: bool = False  # dataset exports (issue #14): de-identified at one site or more
-    # Co-design (issue #15): patient-group authors and staff who approve instruments.
-    codesign: bool = False
-
-
-def nav_for(session: Session, user: StaffUser, study: Study) -> Nav:
-    from app.workspace.overview import open_alert_count
-
-    return Nav(
-        study=study,
-        studies=studies.studies_for(session, user),
-        open_alerts=open_alert_count(session, user, study),
-        participants=may_somewhere(user, Permission.VIEW_PARTICIPANTS, study),
-        alerts=may_somewhere(user, Permission.VIEW_ALERTS, study),
-        keys=may(user, Permission.HOLD_STUDY_KEY, study),
-        audit=may(user, Permission.VIEW_AUDIT, study),
-        staff=may(user, Permission.MANAGE_STUDY, study),
-        exports=may_somewhere(user, Permission.EXPORT_DEIDENTIFIED, study),
-        codesign=any(may_somewhere(user, p, study) for p in access.CO_DESIGN_PERMISSIONS),
-    )
 
 
 def studies_of(session: Session, user: StaffUser) -> list[Study]:

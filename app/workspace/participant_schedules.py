@@ -1,7 +1,7 @@
 """From a participant's page: add a schedule for them alone, their arm or the whole study, and
 edit the windows in which their reminders may be sent (#13).
 
-Both reuse the domain services the API uses (app.reminders.schedules, app.reminders.timetables),
+Both reuse the domain services the API uses (app.reminders.study_schedules, app.reminders.timetables),
 which validate and audit; this module checks who may do it and renames the domain's error
 paths (``spec.open_time``, ``windows.mon[0].start``) to the page's form fields, so each message
 lands beside its field.
@@ -24,7 +24,8 @@ from app.accounts.models import StaffUser
 from app.errors import Invalid
 from app.library.models import InstrumentVersion
 from app.participants.models import Participant, StudyInstrument
-from app.reminders import due, schedules, timetables
+from app.reminders import due, timetables
+from app.reminders import study_schedules as schedules
 from app.reminders.models import StudySchedule
 from app.scheduling.model import DAY_NAMES
 from app.studies.models import Study
@@ -113,7 +114,7 @@ def add_schedule(
     request: ScheduleRequest,
     now: dt.datetime,
 ) -> tuple[StudySchedule, list[str]]:
-    """Add the schedule (audited by app.reminders.schedules) and plan this participant's
+    """Add the schedule (audited by app.reminders.study_schedules) and plan this participant's
     questionnaires at once, so the page shows them; others get theirs from the scheduler.
     Returns the schedule and its language warnings."""
     participant = participant_for_schedules(session, user, study, code)

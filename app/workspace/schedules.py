@@ -1,5 +1,5 @@
 """Schedules for the workspace pages and the API: everyone in the study sees them, study-wide
-managers (MANAGE_STUDY) add and retire them (app.reminders.schedules does the work and the
+managers (MANAGE_STUDY) add and retire them (app.reminders.study_schedules does the work and the
 audit); and a participant's occurrences with adherence (site staff, audited here)."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from app import access
 from app.access import Permission
 from app.accounts.models import StaffUser
 from app.audit import service as audit
-from app.reminders import adherence, schedules
+from app.reminders import adherence
+from app.reminders import study_schedules as schedules
 from app.reminders.models import StudySchedule
 from app.studies.models import Study
 from app.workspace import common
@@ -45,7 +46,7 @@ def list_schedules(
 def add(
     session: Session, user: StaffUser, study: Study, **fields: Any
 ) -> tuple[StudySchedule, list[str]]:
-    """A new schedule (app.reminders.schedules checks and audits it) with the language warnings
+    """A new schedule (app.reminders.study_schedules checks and audits it) with the language warnings
     its creator should read. Schedules apply to every site: only a study-wide manager adds."""
     access.require(user.memberships, Permission.MANAGE_STUDY, study.id)
     row = schedules.add_schedule(session, study, actor=common.actor(user), **fields)

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.reminders import schedules
+from app.reminders import study_schedules as schedules
 from app.reminders.models import Occurrence
 from app.responses.models import Response
 from app.studies.models import Study

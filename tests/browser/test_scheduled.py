@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.reminders import schedules
+from app.reminders import study_schedules as schedules
 from app.reminders.models import Occurrence
 from app.responses.models import Response
 from tests.browser.conftest import PwaWorld, sign_in, wait_for_today

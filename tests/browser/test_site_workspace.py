@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.library import service as library
 from app.library.models import InstrumentVersion
 from app.participants import service as participants
-from app.reminders import schedules
+from app.reminders import study_schedules as schedules
 from app.responses import keys
 from app.studies.models import Role
 from tests.browser.conftest import LIBRARY, TIMEOUT_MS, LiveServer, wait_for_today

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import profile
 from app.accounts.models import StaffUser
-from app.auth import settings
+from app.extensions import settings
 from tests.browser.conftest import LiveServer
 from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_site_workspace import SiteWorld, sign_in_staff, site_world, staff_context

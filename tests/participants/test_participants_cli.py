@@ -6,6 +6,7 @@ import re
 
 import sqlalchemy as sa
 
+from app.db import utcnow
 from app.participants import service as participants
 from app.participants.models import Caregiver, CaregiverLink, Device, Participant
 from tests.factories import make_device, make_participant, make_study
@@ -51,7 +52,7 @@ def test_enroll_invite_list_pause_withdraw(app, db_session, tmp_path):
         device_label=None,
         client_ip="192.0.2.1",
         pepper="t" * 48,
-        now=participants.utcnow(),
+        now=utcnow(),
     )
     db_session.commit()
 
@@ -100,7 +101,7 @@ def test_caregivers_and_revoke_device(app, db_session):
     revoked = run(app, "revoke-device", str(device.id), "--reason", "lost")
     assert revoked.exit_code == 0, revoked.output
     db_session.rollback()
-    assert participants.authenticate_device(db_session, token, participants.utcnow()) is None
+    assert participants.authenticate_device(db_session, token, utcnow()) is None
     assert run(app, "invite").exit_code == 2
 
 

@@ -17,7 +17,7 @@ from app.library import service as library
 from app.library.models import InstrumentVersion
 from app.participants import service as participants
 from app.participants.models import Caregiver, Device, Participant
-from app.reminders import schedules
+from app.reminders import study_schedules as schedules
 from app.reminders.models import Occurrence, OutboxMessage, StudySchedule
 from app.responses import keys
 from app.responses.service import Submission

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from app.participants import service as participants
 from app.participants.models import Participant
-from app.reminders import planner, schedules, timetables
+from app.reminders import planner, timetables
+from app.reminders import study_schedules as schedules
 from app.reminders.models import AnchorDate, Occurrence, OccurrenceState
 from app.scheduling import occurrences_after_move
 from tests.reminders.planning_world import (

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
 from app.errors import Conflict, Invalid, NotFound
-from app.reminders import schedules
+from app.reminders import study_schedules as schedules
 from app.reminders.models import StudySchedule
 from app.scheduling import ReminderPolicy, Schedule, Visit
 from tests.factories import make_study

@@ -18,7 +18,7 @@ from app.scheduling import (
     occurrences_between,
     reminder_times,
 )
-from app.scheduling.reminders import pause_reason
+from app.scheduling.reminder_times import pause_reason
 
 
 def utc(*parts: int) -> datetime:

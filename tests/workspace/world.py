@@ -18,7 +18,7 @@ from app.library import service as library
 from app.library.models import InstrumentVersion
 from app.news import service as news
 from app.participants import service as participants
-from app.reminders import schedules
+from app.reminders import study_schedules as schedules
 from app.reminders.models import Occurrence, StudySchedule
 from app.responses import keys
 from app.responses.models import Alert

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from app.accounts import profile
 from app.accounts import service as accounts
-from app.auth import settings, sign_in
-from app.extensions import db
+from app.auth import sign_in
+from app.extensions import db, settings
 from app.web.site import forms
 from app.web.site.admin import account_bp
 from app.web.site.blueprint import signed_in, staff

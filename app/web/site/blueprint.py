@@ -12,7 +12,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from app.accounts.models import StaffUser
 from app.extensions import db
 from app.studies.models import Study
-from app.workspace import common
+from app.workspace.nav import nav_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,7 +41,7 @@ def session() -> Any:
 
 def page(template: str, study: Study, **context: Any) -> str:
     """Render a workspace page: the layout's navigation comes from the same access rules."""
-    nav = common.nav_for(session(), staff(), study)
+    nav = nav_for(session(), staff(), study)
     html = render_template(template, nav=nav, study=study, **context)
     # Commit after rendering: a commit expires every loaded row, and the template would then
     # reload each one by one. The page goes out only once its audit events are committed.

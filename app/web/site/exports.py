@@ -21,11 +21,10 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from app.access import Permission
-from app.auth import settings
 from app.errors import ChorusError, Forbidden
 from app.exports import service as exports
 from app.exports.model import ExportOptions, Profile
-from app.extensions import db
+from app.extensions import db, settings
 from app.responses import keys
 from app.web.site import forms
 from app.web.site.blueprint import bp, page, signed_in, staff

@@ -19,10 +19,9 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from app.access import Permission
-from app.auth import settings
 from app.db import utcnow
 from app.errors import ChorusError, Invalid
-from app.extensions import db
+from app.extensions import db, settings
 from app.studies.models import Study
 from app.web.site import forms
 from app.web.site.blueprint import bp, page, signed_in, staff

@@ -10,8 +10,7 @@ from wtforms import SelectChoice
 
 from app.access import Permission
 from app.accounts import profile
-from app.auth import settings
-from app.extensions import db
+from app.extensions import db, settings
 from app.web.site import forms
 from app.web.site.blueprint import bp, page, signed_in, staff
 from app.web.site.blueprint import session as db_session

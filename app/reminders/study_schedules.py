@@ -28,7 +28,8 @@ from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.library.models import InstrumentVersion
 from app.participants.models import Participant, ParticipantStatus, StudyInstrument
-from app.reminders.models import Occurrence, OutboxMessage, OutboxState, StudySchedule
+from app.reminders import outbox
+from app.reminders.models import Occurrence, OutboxMessage, StudySchedule
 from app.scheduling import ReminderPolicy, Schedule, ScheduleError, Visit
 from app.scheduling.model import DAY_NAMES, ISO_WEEKDAY, MAX_REMINDERS
 from app.studies.models import Study
@@ -443,14 +444,8 @@ def retire_schedule(
         Occurrence.completed_at.is_(None),
         Occurrence.cancelled_at.is_(None),
     )
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.occurrence_id.in_(future.scalar_subquery()),
-            OutboxMessage.state == OutboxState.PENDING.value,
-        )
-        .values(state=OutboxState.CANCELLED.value, note="schedule retired")
-        .execution_options(synchronize_session=False)
+    outbox.cancel_pending(
+        session, OutboxMessage.occurrence_id.in_(future.scalar_subquery()), "schedule retired"
     )
     cancelled = session.execute(
         update(Occurrence)

@@ -9,25 +9,18 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.cli_helpers import fail as _fail
-from app.cli_helpers import study_by_slug as _study
-from app.config import Settings
+from app.cli.helpers import fail as _fail
+from app.cli.helpers import study_by_slug as _study
 from app.errors import ChorusError
-from app.extensions import db
+from app.extensions import db, settings
 from app.participants import service as participants
 from app.participants.models import AgeBand, Caregiver, Device, Participant
 from app.studies.models import Site
 
 ACTOR = "cli"
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["chorus_settings"]
-    return settings
 
 
 def _participant(slug: str, code: str) -> Participant:
@@ -132,7 +125,7 @@ def invite(
     invitee: Participant | Caregiver = (
         _caregiver(caregiver_id) if caregiver_id is not None else _participant(str(slug), str(code))
     )
-    cfg = _settings()
+    cfg = settings()
     try:
         issued = participants.create_invitation(
             db.session(),

@@ -5,17 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from app import backup as backups
-from app.cli_helpers import fail
-from app.config import Settings
+from app.cli.helpers import fail
+from app.extensions import settings
 
 
 def _database_url() -> str:
-    settings: Settings = current_app.extensions["chorus_settings"]
-    return settings.database_url
+    return settings().database_url
 
 
 @click.command("backup")

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import StaffUser
-from app.cli_helpers import fail as _fail
-from app.cli_helpers import study_by_slug as _study
+from app.cli.helpers import fail as _fail
+from app.cli.helpers import study_by_slug as _study
 from app.errors import ChorusError
 from app.extensions import db
 from app.news import service as news

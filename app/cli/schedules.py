@@ -13,13 +13,13 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from app.cli_helpers import fail as _fail
-from app.cli_helpers import study_by_slug as _study
+from app.cli.helpers import fail as _fail
+from app.cli.helpers import study_by_slug as _study
 from app.db import utcnow
 from app.errors import ChorusError
 from app.extensions import db
 from app.reminders import planner
-from app.reminders import schedules as service
+from app.reminders import study_schedules as service
 
 ACTOR = "cli"
 

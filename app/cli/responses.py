@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.accounts.models import StaffUser
-from app.cli_helpers import fail as _fail
+from app.cli.helpers import fail as _fail
 from app.errors import ChorusError
 from app.extensions import db
 from app.responses import keys

@@ -13,20 +13,18 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from app.cli_helpers import fail
-from app.config import Settings
+from app.cli.helpers import fail
+from app.cli.responses import _staff
 from app.errors import ChorusError
 from app.exports import service as exports
 from app.exports.model import FORMATS, ExportOptions, Profile
-from app.extensions import db
+from app.extensions import db, settings
 from app.responses import keys
-from app.responses.cli import _staff
 
 
 def _secret(prompt: str) -> str:
@@ -97,7 +95,7 @@ def export_command(
     bom: bool,
 ) -> None:
     """Export a study's responses as one ZIP (CSV + codebook, SPSS, Stata, R, SAS, FHIR, ODM)."""
-    settings = cast(Settings, current_app.extensions["chorus_settings"])
+    cfg = settings()
     if delimiter == decimal:
         raise click.UsageError(
             "--delimiter and --decimal must differ (use ; with a decimal comma)."
@@ -133,7 +131,7 @@ def export_command(
             user=user,
             credential=credential,
             request=request,
-            deid_key=exports.deidentification_key(settings.secret_key),
+            deid_key=exports.deidentification_key(cfg.secret_key),
             channel="cli",
         )
     except ChorusError as error:

@@ -1,7 +1,5 @@
-"""`chorus`: the one entry point for operators.
-
-Commands run inside an app context and use the same services as the web API.
-"""
+"""`chorus serve`, `users`, `studies`, `demo`, `instruments` and `audit`: the operator's own
+commands. Each runs inside an app context and calls the same services as the web API."""
 
 from __future__ import annotations
 
@@ -9,63 +7,17 @@ import sys
 from typing import Any
 
 import click
-from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 from flask_migrate import upgrade as migrate_upgrade
 from sqlalchemy import inspect
 
-from app import create_app
 from app.accounts import service as accounts
 from app.audit import service as audit
-from app.cli_helpers import fail as _fail
+from app.cli.helpers import fail as _fail
 from app.errors import ChorusError
-from app.extensions import db
+from app.extensions import db, settings
 from app.studies import service as studies
 from app.studies.models import Role, Site, Study
-
-
-def _create_app() -> Flask:
-    return create_app()
-
-
-@click.group(
-    cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False
-)
-def main() -> None:
-    """Chorus operator commands (the app's own commands are found through FlaskGroup)."""
-
-
-def register_commands(app: Flask) -> None:
-    """Attach Chorus's commands to the app, so `chorus`, `flask` and test runners share them."""
-    from app.backup_cli import backup_command, restore_command
-    from app.cli_interop import export_instrument, import_instrument
-    from app.exports.cli import export_command
-    from app.news.cli import news_group
-    from app.participants.cli import participants_group
-    from app.reminders.cli import schedules_group
-    from app.reminders.process import scheduler_command
-    from app.responses.cli import keys_group, responses_group
-
-    for command in (
-        serve,
-        users,
-        studies_group,
-        instruments_group,
-        keys_group,
-        responses_group,
-        participants_group,
-        schedules_group,
-        news_group,
-        demo,
-        audit_group,
-        scheduler_command,
-        export_command,
-        backup_command,
-        restore_command,
-    ):
-        app.cli.add_command(command)
-    instruments_group.add_command(export_instrument)
-    instruments_group.add_command(import_instrument)
 
 
 def database_is_empty() -> bool:
@@ -91,7 +43,7 @@ def serve(host: str, port: int, demo: bool) -> None:
 
     migrate_upgrade()
     _publish_library()
-    if current_app.extensions["chorus_settings"].is_production:
+    if settings().is_production:
         # Public demo passwords must never exist in production (issue #10), whatever --demo says.
         click.echo("production: the demo is not loaded; create users with `chorus users create`")
     elif demo and database_is_empty():
@@ -219,7 +171,7 @@ def create_study(slug: str, name: str, sites: tuple[str, ...]) -> None:
     except ChorusError as error:
         db.session.rollback()
         _fail(error)
-    from app.responses.cli import _show_recovery_key
+    from app.cli.responses import _show_recovery_key
     from app.responses.keys import create_study_key
 
     recovery = create_study_key(db.session(), study, actor="cli")
@@ -253,9 +205,7 @@ def instruments_group() -> None:
 
 
 def _instrument_paths(paths: tuple[str, ...]) -> list[str]:
-    from flask import current_app
-
-    return list(paths) or [str(current_app.extensions["chorus_settings"].instruments_path)]
+    return list(paths) or [str(settings().instruments_path)]
 
 
 @instruments_group.command("check")
