@@ -164,8 +164,20 @@ def _copy(chunks: Iterator[bytes], entry: Any) -> Iterator[None]:
         yield
 
 
-def stream_export(
+def stream_export(**arguments: Any) -> Iterator[bytes]:
+    """The ZIP of :func:`_stream`; its spills are closed however it ends (an error, or a
+    receiver that stopped reading), not left to the garbage collector."""
+    spills: list[crypto.EphemeralSpill] = []
+    try:
+        yield from _stream(spills=spills, **arguments)
+    finally:
+        for spill in spills:
+            spill.close()
+
+
+def _stream(
     *,
+    spills: list[crypto.EphemeralSpill],
     study: StudyInfo,
     versions: Sequence[VersionInfo],
     options: ExportOptions,
@@ -203,6 +215,7 @@ def stream_export(
     native_on = bool(formats & {"spss", "stata"})
     long_spill = crypto.EphemeralSpill() if csv_on else None
     fhir_spill = crypto.EphemeralSpill() if "fhir" in formats else None
+    spills.extend(spill for spill in (long_spill, fhir_spill) if spill is not None)
     long_out = _spill_text(long_spill, options.bom) if long_spill else None
     fhir_out = _spill_text(fhir_spill, False) if fhir_spill else None
     long_csv = csv_format.writer(long_out, options) if long_out else None

@@ -29,6 +29,10 @@ DTA_MISSING: Final = "a"
 CHUNK: Final = 1 << 16
 
 
+class NativeTooLarge(Exception):
+    """A .sav/.dta file would hold more rows than one export may keep in memory."""
+
+
 def _numeric(column: Column) -> bool:
     return column.kind in NUMERIC_KINDS or column.kind == "choice"
 
