@@ -31,6 +31,9 @@ from app.exports.deid import dropped_items
 from app.exports.model import ExportOptions, Progress, RecordSource, VersionInfo
 
 CHUNK: Final = 1 << 16
+# Deflate level 3: on CSV a third of level 6's CPU time (the default, which took about as long
+# as formatting the wide rows) for a ZIP about 15 % larger.
+DEFLATE_LEVEL: Final = 3
 SYNTAX: Final = {
     "spss": ("sps", syntax.spss),
     "stata": ("do", syntax.stata),
@@ -108,7 +111,12 @@ class ExportResult:
 class _Bundle:
     def __init__(self, when: dt.datetime, result: ExportResult) -> None:
         self.sink = _Sink()
-        self.zip = zipfile.ZipFile(cast(Any, self.sink), "w", compression=zipfile.ZIP_DEFLATED)
+        self.zip = zipfile.ZipFile(
+            cast(Any, self.sink),
+            "w",
+            compression=zipfile.ZIP_DEFLATED,
+            compresslevel=DEFLATE_LEVEL,
+        )
         self._stamp = when.astimezone(dt.UTC).timetuple()[:6]
         self.result = result
 
@@ -116,6 +124,7 @@ class _Bundle:
     def binary(self, name: str) -> Iterator[_Hashing]:
         info = zipfile.ZipInfo(name, date_time=self._stamp)
         info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = DEFLATE_LEVEL  # type: ignore[attr-defined]  # zipfile's own field
         info.external_attr = 0o644 << 16
         with self.zip.open(info, "w", force_zip64=True) as entry:
             hashing = _Hashing(entry)
@@ -229,6 +238,8 @@ def _stream(
                 if native_on
                 else None
             )
+            wide_row = csv_format.wide_row_function(columns, options)
+            long_rows = csv_format.long_rows_function(version, options)
             with ExitStack() as stack:
                 wide = None
                 if csv_on:
@@ -238,8 +249,8 @@ def _stream(
                     wide.writerow([c.name for c in columns])
                 for record in source([version.stem], "time"):
                     if wide is not None and long_csv is not None:
-                        wide.writerow(csv_format.wide_row(columns, record, options))
-                        long_csv.writerows(csv_format.long_rows(record, options))
+                        wide.writerow(wide_row(record))
+                        long_csv.writerows(long_rows(record))
                     if table is not None:
                         table.add(record)
                     if fhir_out is not None:

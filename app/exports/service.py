@@ -40,6 +40,7 @@ from app.accounts.models import StaffUser
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Forbidden, Invalid, NotFound
+from app.exports import native
 from app.exports.deid import Deidentifier
 from app.exports.engine import ExportResult, StudyInfo, stream_export
 from app.exports.model import ExportOptions, Occasion, Profile, Progress, Record, VersionInfo
@@ -412,10 +413,6 @@ def prepare(
         raise Invalid(errors={"until": ["Must not be before since."]})
     options = ExportOptions(**{**request.options.__dict__, "profile": profile})
 
-    unlocked = keys.unlock(session, study, credential, purpose="export")
-    decrypt = crypto.decryptor_for_export(unlocked)
-    del unlocked
-
     site_ids = [s.id for s in sites]
     version_ids = {info.stem: row.id for row, info in versions}
     filters = _filters(study, site_ids, list(version_ids.values()), request.since, request.until)
@@ -428,6 +425,11 @@ def prepare(
         ).all()
     )
     counts = {info.stem: int(counted.get(row.id, 0)) for row, info in versions}
+    _check_native_size(options, counts)
+
+    unlocked = keys.unlock(session, study, credential, purpose="export")
+    decrypt = crypto.decryptor_for_export(unlocked)
+    del unlocked
     parameters: dict[str, Any] = {
         "study": study.slug,
         "formats": sorted(options.effective_formats),
@@ -492,6 +494,25 @@ def prepare(
     )
     record.progress_total = 0
     return prepared
+
+
+def _check_native_size(options: ExportOptions, counts: dict[str, int]) -> None:
+    """.sav/.dta files are written whole from memory: refuse, before anything is unlocked or
+    written, an export whose file for one instrument version would pass the limit."""
+    if not options.effective_formats & {"spss", "stata"}:
+        return
+    over = {stem: n for stem, n in counts.items() if n > native.MAX_ROWS}
+    if over:
+        named = ", ".join(f"{stem} has {n:,}" for stem, n in sorted(over.items()))
+        raise Invalid(
+            errors={
+                "formats": [
+                    f"SPSS and Stata files hold at most {native.MAX_ROWS:,} responses of one "
+                    f"questionnaire version ({named}). Narrow the dates or sites, or leave "
+                    "SPSS and Stata out: the other formats have no such limit."
+                ]
+            }
+        )
 
 
 def _fresh_export_id(session: Session, chosen: str | None) -> str:
@@ -597,7 +618,11 @@ def _record_source(
         else:
             query = query.order_by(Response.finished_at, Response.id)
         # A server-side cursor on PostgreSQL (psycopg named cursor), batches on SQLite.
-        rows = session.execute(query.execution_options(yield_per=BATCH, stream_results=True))
+        # On the session's connection, not through the ORM: these are plain columns, and the
+        # ORM's per-row loading machinery cost more than the CSV cells of a response.
+        rows = session.connection().execute(
+            query.execution_options(yield_per=BATCH, stream_results=True)
+        )
         # Closed however the pass ends: a server-side cursor left to the garbage collector
         # (after a failed export) would complain from psycopg's __del__.
         with rows:

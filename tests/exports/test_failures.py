@@ -248,3 +248,48 @@ def test_a_running_export_keeps_beating_and_is_not_taken_for_abandoned(
     assert zipfile.ZipFile(io.BytesIO(first + rest)).testzip() is None
     [record] = _records(db_session)
     assert record.status == "completed" and record.failure is None
+
+
+def test_spss_or_stata_above_the_row_limit_is_refused_before_anything_starts(
+    db_session, export_world, monkeypatch
+):
+    """.sav/.dta are written whole from memory: past the limit, a clear refusal (CSV goes on)."""
+    from app.errors import Invalid
+    from app.exports import native
+
+    monkeypatch.setattr(native, "MAX_ROWS", 3)  # the study has 4 diary responses
+    manager = db_session.get(StaffUser, export_world.manager_id)
+    credential = keys.HolderCredential("staff", PASSPHRASE, manager)
+    spss = exports.ExportRequest("cohort", ExportOptions(formats=frozenset({"csv", "spss"})))
+    with pytest.raises(Invalid) as refused:
+        exports.prepare(
+            db_session,
+            user=manager,
+            credential=credential,
+            request=spss,
+            deid_key=exports.deidentification_key(SECRET),
+            channel="api",
+        )
+    [message] = refused.value.errors["formats"]
+    assert "at most 3 responses" in message and "daily_symptom_diary-1.0.0 has 4" in message
+    db_session.rollback()
+    assert _records(db_session) == []  # nothing started, nothing unlocked
+    csv_only = exports.ExportRequest("cohort", ExportOptions(formats=frozenset({"csv"})))
+    data, _prepared = run_export(db_session, manager, credential, csv_only, channel="api")
+    assert len(_response_ids(data)) == 8
+
+
+def test_a_native_table_past_its_limit_refuses_the_next_row():
+    import random
+
+    from app.exports import native
+    from app.exports.columns import wide_columns
+    from tests.exports.test_rows import _record, _versions
+
+    version = next(v for v in _versions() if v.key == "phq9")
+    table = native.NativeTable(wide_columns(version, ExportOptions()), "t", max_rows=1)
+    record = _record(version, random.Random(1), 0, year=False)  # noqa: S311 - test data
+    table.add(record)
+    with pytest.raises(native.NativeTooLarge):
+        table.add(record)
+    assert exports.failure_of(native.NativeTooLarge(1)) == "too_large"
