@@ -29,10 +29,11 @@ SAV_MISSING: Final = -99
 SAV_MISSING_LABEL: Final = "Not answered"
 DTA_MISSING: Final = "a"
 CHUNK: Final = 1 << 16
-# The rows one .sav/.dta file may hold (all are in memory while it is written; see README
-# "Datasets" for the measured memory per row). An export asking for more is refused before
-# it starts, with a message saying to narrow it or choose CSV.
-MAX_ROWS: Final = 500_000
+# The cells (rows x columns) one .sav/.dta file may hold: all are in memory while it is
+# written, about 31 bytes a cell at the peak (measured: README "Datasets"), so about 500 MB.
+# An export asking for more is refused before it starts, with a message saying to narrow it
+# or leave SPSS and Stata out.
+MAX_CELLS: Final = 16_000_000
 SHARED_TEXTS: Final = 4096  # distinct texts a column shares; past that, texts are unique ids
 # An unanswered item in the numbers of a column: answers and scores come from JSON, which has
 # no infinities, so this cannot be a value (NaN already means "a value with no code").
@@ -41,6 +42,11 @@ _NOT_ANSWERED: Final = -math.inf
 
 class NativeTooLarge(Exception):
     """A .sav/.dta file would hold more rows than one export may keep in memory."""
+
+
+def max_rows_of(columns: int) -> int:
+    """The rows a .sav/.dta file of this many columns may hold."""
+    return MAX_CELLS // max(columns, 1)
 
 
 def _numeric(column: Column) -> bool:
@@ -79,13 +85,14 @@ class NativeTable:
     pyreadstat writes a whole DataFrame, so a .sav/.dta file's rows are all held at once.
     They are held compactly: numbers in ``array('d')`` (8 bytes a cell, against 32 for a float
     in a list), repeated texts (sites, arms, codes, bands) as one shared string each, and
-    unique ones (ids, times) as they come. Above ``max_rows`` rows the table refuses
-    (:class:`NativeTooLarge`); the service refuses such an export before it starts."""
+    unique ones (ids, times) as they come. Above ``limit`` rows (default: the
+    :data:`MAX_CELLS` budget) the table refuses (:class:`NativeTooLarge`); the service refuses
+    such an export before it starts."""
 
-    def __init__(self, columns: Sequence[Column], label: str, max_rows: int | None = None) -> None:
+    def __init__(self, columns: Sequence[Column], label: str, limit: int | None = None) -> None:
         self.columns = list(columns)
         self.label = label[:80]
-        self.max_rows = MAX_ROWS if max_rows is None else max_rows
+        self.max_rows = max_rows_of(len(self.columns)) if limit is None else limit
         self.rows = 0
         self._numbers: list[array[float] | None] = [
             array("d") if _numeric(c) else None for c in self.columns

@@ -41,6 +41,7 @@ from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Forbidden, Invalid, NotFound
 from app.exports import native
+from app.exports.columns import wide_columns
 from app.exports.deid import Deidentifier
 from app.exports.engine import ExportResult, StudyInfo, stream_export
 from app.exports.model import ExportOptions, Occasion, Profile, Progress, Record, VersionInfo
@@ -425,7 +426,7 @@ def prepare(
         ).all()
     )
     counts = {info.stem: int(counted.get(row.id, 0)) for row, info in versions}
-    _check_native_size(options, counts)
+    _check_native_size(options, [info for _row, info in versions], counts)
 
     unlocked = keys.unlock(session, study, credential, purpose="export")
     decrypt = crypto.decryptor_for_export(unlocked)
@@ -496,20 +497,26 @@ def prepare(
     return prepared
 
 
-def _check_native_size(options: ExportOptions, counts: dict[str, int]) -> None:
+def _check_native_size(
+    options: ExportOptions, versions: Sequence[VersionInfo], counts: dict[str, int]
+) -> None:
     """.sav/.dta files are written whole from memory: refuse, before anything is unlocked or
     written, an export whose file for one instrument version would pass the limit."""
     if not options.effective_formats & {"spss", "stata"}:
         return
-    over = {stem: n for stem, n in counts.items() if n > native.MAX_ROWS}
+    over = []
+    for version in versions:
+        limit = native.max_rows_of(len(wide_columns(version, options)))
+        if counts.get(version.stem, 0) > limit:
+            over.append(f"{version.stem}: {counts[version.stem]:,} of at most {limit:,}")
     if over:
-        named = ", ".join(f"{stem} has {n:,}" for stem, n in sorted(over.items()))
         raise Invalid(
             errors={
                 "formats": [
-                    f"SPSS and Stata files hold at most {native.MAX_ROWS:,} responses of one "
-                    f"questionnaire version ({named}). Narrow the dates or sites, or leave "
-                    "SPSS and Stata out: the other formats have no such limit."
+                    "SPSS and Stata files are written whole in the server's memory, which "
+                    f"limits the responses of one questionnaire version ({'; '.join(over)}). "
+                    "Narrow the dates or sites, or leave SPSS and Stata out: the other formats "
+                    "have no such limit."
                 ]
             }
         )

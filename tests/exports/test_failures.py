@@ -257,7 +257,8 @@ def test_spss_or_stata_above_the_row_limit_is_refused_before_anything_starts(
     from app.errors import Invalid
     from app.exports import native
 
-    monkeypatch.setattr(native, "MAX_ROWS", 3)  # the study has 4 diary responses
+    diary_columns = 33  # (wide columns of the daily diary, identified)
+    monkeypatch.setattr(native, "MAX_CELLS", 3 * diary_columns)  # the study has 4 diaries
     manager = db_session.get(StaffUser, export_world.manager_id)
     credential = keys.HolderCredential("staff", PASSPHRASE, manager)
     spss = exports.ExportRequest("cohort", ExportOptions(formats=frozenset({"csv", "spss"})))
@@ -271,7 +272,7 @@ def test_spss_or_stata_above_the_row_limit_is_refused_before_anything_starts(
             channel="api",
         )
     [message] = refused.value.errors["formats"]
-    assert "at most 3 responses" in message and "daily_symptom_diary-1.0.0 has 4" in message
+    assert "daily_symptom_diary-1.0.0: 4 of at most 3" in message
     db_session.rollback()
     assert _records(db_session) == []  # nothing started, nothing unlocked
     csv_only = exports.ExportRequest("cohort", ExportOptions(formats=frozenset({"csv"})))
@@ -287,7 +288,7 @@ def test_a_native_table_past_its_limit_refuses_the_next_row():
     from tests.exports.test_rows import _record, _versions
 
     version = next(v for v in _versions() if v.key == "phq9")
-    table = native.NativeTable(wide_columns(version, ExportOptions()), "t", max_rows=1)
+    table = native.NativeTable(wide_columns(version, ExportOptions()), "t", limit=1)
     record = _record(version, random.Random(1), 0, year=False)  # noqa: S311 - test data
     table.add(record)
     with pytest.raises(native.NativeTooLarge):
