@@ -299,6 +299,70 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
     }
 
 
+def native_memory(rows: int) -> dict[str, Any]:
+    """Peak resident memory of one .sav and .dta file of ``rows`` daily-diary rows, written as
+    the export writes them (NativeTable, then pyreadstat into a memory file); in this process,
+    which must be a fresh one. Records are made here: no database, no key."""
+    from app.exports import native
+    from app.exports.columns import wide_columns
+    from app.exports.model import ExportOptions, Record, VersionInfo
+    from app.instruments.loader import load_instrument
+
+    path = Path(__file__).resolve().parents[1] / "instruments" / "daily_symptom_diary.yaml"
+    instrument, _problems = load_instrument(path)
+    version = VersionInfo(instrument.id, instrument.version, "0" * 64, instrument)
+    columns = wide_columns(version, ExportOptions())
+    rng = random.Random(14)
+    start = dt.datetime(2026, 1, 1, 18, tzinfo=dt.UTC)
+    paris = dt.timezone(dt.timedelta(hours=1))
+    baseline = _rss_mb()
+    sampler = PeakMemory()
+    sampler.start()
+    table = native.NativeTable(columns, "bench", limit=rows)
+    for n in range(rows):
+        pain = rng.randint(0, 10)
+        finished = start + dt.timedelta(minutes=37 * n)
+        table.add(
+            Record(
+                response_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                participant=f"P-{n // PER_PARTICIPANT:07d}",
+                site=("LYON", "LEEDS")[n % 2],
+                arm="A",
+                respondent_type="self",
+                answered_by="",
+                occasion=None,
+                started_at=finished - dt.timedelta(minutes=3),
+                finished_at=finished,
+                started_local=(finished - dt.timedelta(minutes=3)).astimezone(paris),
+                finished_local=finished.astimezone(paris),
+                time_zone="Europe/Paris",
+                language="en",
+                version=version,
+                answers={
+                    "fatigue": rng.randint(0, 10),
+                    "pain": pain,
+                    "sleep": rng.choice(["very_well", "well", "ok", "badly", "very_badly"]),
+                    "mood": rng.choice(["very_good", "good", "ok", "low", "very_low"]),
+                    **({"pain_where": ["head", "back"]} if pain else {}),
+                },
+                scores={},
+            )
+        )
+    held = _rss_mb() - baseline
+    for write in (table.write_sav, table.write_dta):
+        with native.memory_file() as (_fd, memory_path):
+            write(memory_path)
+    peak = sampler.stop() - baseline
+    return {
+        "rows": rows,
+        "columns": len(columns),
+        "held_mb": held,
+        "peak_mb": peak,
+        "bytes_per_row": peak * 1e6 / rows,
+        "limit_rows": native.max_rows_of(len(columns)),
+    }
+
+
 def _measure(url: str, mode: str, recovery: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "bench", NAME, "--worker", mode, "--url", url],
@@ -318,9 +382,22 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m bench {NAME}", description=DESCRIPTION)
     parser.add_argument("--sizes", default="10000,100000", help="responses, comma-separated")
     parser.add_argument("--modes", default="unseal,csv,streamed,bundle")
+    parser.add_argument(
+        "--native-rows",
+        type=int,
+        help="only measure the memory of one .sav/.dta file of this many rows, and exit",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.native_rows:
+        r = native_memory(args.native_rows)
+        print(
+            f"{r['rows']:,} rows x {r['columns']} columns: held {r['held_mb']:.0f} MB, peak "
+            f"{r['peak_mb']:.0f} MB above base while writing .sav then .dta "
+            f"({r['bytes_per_row']:,.0f} bytes a row); limit {r['limit_rows']:,} rows"
+        )
+        return 0
     if args.worker:
         print(json.dumps(worker(args.url, args.worker, sys.stdin.read().strip())))
         return 0

@@ -2,7 +2,8 @@
 
 pyreadstat writes to a path, so the file is a memory-backed ``os.memfd_create`` file: the
 answers never reach a disk, not even as a temporary file. A .sav/.dta file is written whole,
-so memory grows with one instrument version's rows (the streamed formats stay flat).
+so memory grows with one instrument version's rows (the streamed formats stay flat), up to
+the :data:`MAX_CELLS` budget.
 
 Missing answers: in .sav, -99 with the label "Not answered", declared user-missing; in .dta,
 the extended missing value ``.a``. String choice codes become numbers (see the codebook's
@@ -30,11 +31,14 @@ SAV_MISSING_LABEL: Final = "Not answered"
 DTA_MISSING: Final = "a"
 CHUNK: Final = 1 << 16
 # The cells (rows x columns) one .sav/.dta file may hold: all are in memory while it is
-# written, about 31 bytes a cell at the peak (measured: README "Datasets"), so about 500 MB.
+# written, about 35 bytes a cell at the peak (`python -m bench export_throughput
+# --native-rows N`; README "Datasets"), so about 550 MB.
 # An export asking for more is refused before it starts, with a message saying to narrow it
 # or leave SPSS and Stata out.
 MAX_CELLS: Final = 16_000_000
-SHARED_TEXTS: Final = 4096  # distinct texts a column shares; past that, texts are unique ids
+# Distinct texts a column shares (sites, arms, participant codes, bands); past that, the
+# column's texts are taken as unique (ids, times) and kept as they come.
+SHARED_TEXTS: Final = 1 << 16
 # An unanswered item in the numbers of a column: answers and scores come from JSON, which has
 # no infinities, so this cannot be a value (NaN already means "a value with no code").
 _NOT_ANSWERED: Final = -math.inf
@@ -132,9 +136,13 @@ class NativeTable:
                 # (A Stata column holding only ".a" codes would be written as text: an
                 # item nobody answered stays numeric, all system-missing.)
                 if missing == DTA_MISSING:
-                    series = values.astype(object)
-                    series[unanswered] = missing
-                    data[column.name] = pd.Series(series, dtype="object")
+                    # Python floats mixed with ".a" codes; each distinct value made once and
+                    # pointed to (8 bytes a cell), not a float object per cell (32).
+                    distinct, where = np.unique(values, return_inverse=True)
+                    shared = np.empty(len(distinct), dtype=object)
+                    for at, number in enumerate(distinct.tolist()):
+                        shared[at] = missing if number == _NOT_ANSWERED else number
+                    data[column.name] = pd.Series(shared[where], dtype="object")
                 else:
                     data[column.name] = pd.Series(
                         np.where(unanswered, missing, values), dtype="float64"
