@@ -294,3 +294,26 @@ def test_a_native_table_past_its_limit_refuses_the_next_row():
     with pytest.raises(native.NativeTooLarge):
         table.add(record)
     assert exports.failure_of(native.NativeTooLarge(1)) == "too_large"
+
+
+def test_the_cli_says_why_an_export_failed_and_keeps_no_partial_file(
+    runner, db_session, export_world, tmp_path
+):
+    victim = db_session.scalars(sa.select(Response).order_by(Response.finished_at)).first()
+    damaged = bytearray(victim.sealed)
+    damaged[-3] ^= 0x80
+    db_session.execute(
+        sa.update(Response).where(Response.id == victim.id).values(sealed=bytes(damaged))
+    )
+    db_session.commit()
+    out = tmp_path / "cohort.zip"
+    result = runner.invoke(
+        args=["export", "--study", "cohort", "--out", str(out), "--holder", "dm@example.org"],
+        input=PASSPHRASE + "\n",
+    )
+    assert result.exit_code == 1
+    assert "failed (unreadable_response): A stored response could not be opened" in result.output
+    assert "run the same command again to retry" in result.output
+    assert not out.exists() and not (tmp_path / "cohort.zip.part").exists()
+    [record] = _records(db_session)
+    assert (record.status, record.failure) == ("failed", "unreadable_response")
