@@ -586,6 +586,8 @@ def _record_source(
     deid: Deidentifier,
 ) -> Callable[[Sequence[str] | None, Literal["time", "participant"]], Iterator[Record]]:
     by_id = {version_id: info for version_id, info in versions.values()}
+    study_text = str(study_id)  # the seal context's parts, made once rather than per row
+    bound = {v: f"{i.key}@{i.version}#{i.content_hash}" for v, i in by_id.items()}
     zones: dict[str, ZoneInfo] = {}
 
     def records(
@@ -660,9 +662,7 @@ def _record_source(
             ) = tuple(row)
             info = by_id[version_id]
             context = crypto.SealContext(
-                study_id=str(study_id),
-                response_id=response_id,
-                instrument_version=f"{info.key}@{info.version}#{info.content_hash}",
+                study_id=study_text, response_id=response_id, instrument_version=bound[version_id]
             )
             payload = decrypt(sealed, context)
             zone = zones.get(zone_name) or zones.setdefault(zone_name, ZoneInfo(zone_name))
