@@ -10,10 +10,14 @@ Then, each in a process of its own so its peak memory (``ru_maxrss``) is its own
 - **unseal only**: the export's query streamed through the decrypt function, nothing written;
 - **csv**: ``chorus export --format csv`` through the export service (wide + long.csv +
   codebook), the ZIP written to /dev/null;
+- **streamed**: every format that streams (CSV, syntax, FHIR, ODM: all but .sav/.dta);
 - **bundle**: every format (CSV, .sav/.dta, SPSS/Stata/R/SAS syntax, FHIR, ODM).
 
-Responses/s are responses exported per second of wall time; the CSV figure is also shown as a
-share of the unseal-only rate measured in the same run. SQLite in a temporary folder by default,
+Responses/s are responses exported per second of wall time; each mode is also shown as a
+share of the unseal-only rate measured in the same run, by wall time and by CPU time (the
+process's own user+system seconds, which other load on a shared machine does not inflate).
+Peak memory is the resident set sampled every 20 ms after the key is unlocked, next to the
+resident set before the export began ("base"). SQLite in a temporary folder by default,
 PostgreSQL with ``CHORUS_BENCH_DATABASE_URL`` (a throwaway database: its schema is dropped).
 """
 
@@ -52,6 +56,11 @@ def _rss_mb() -> float:
     with open("/proc/self/statm", encoding="ascii") as statm:
         pages = int(statm.read().split()[1])
     return pages * resource.getpagesize() / 1e6
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class PeakMemory(threading.Thread):
@@ -216,6 +225,7 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
         baseline = _rss_mb()
         sampler = PeakMemory()  # started once the key is unlocked (Argon2id takes 128 MiB)
         began = time.perf_counter()
+        cpu_began = 0.0
         if mode == "unseal":
             study = keys.study_by_slug(session, "bench")
             decrypt = crypto.decryptor_for_export(
@@ -225,6 +235,7 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
             )
             session.commit()
             unlocked_at = time.perf_counter()
+            cpu_began = _cpu_seconds()
             sampler.start()
             contexts = {
                 row.id: f"{row.instrument_key}@{row.version}#{row.content_hash}"
@@ -245,9 +256,14 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
                 )
             )
             elapsed = time.perf_counter() - unlocked_at
+            cpu = _cpu_seconds() - cpu_began
             size = 0
         else:
-            formats = frozenset({"csv"}) if mode == "csv" else frozenset(FORMATS)
+            formats = {
+                "csv": frozenset({"csv"}),
+                "streamed": frozenset(FORMATS) - {"spss", "stata"},
+                "bundle": frozenset(FORMATS),
+            }[mode]
             prepared = exports.prepare(
                 session,
                 user=None,
@@ -258,6 +274,7 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
             )
             session.commit()
             unlocked_at = time.perf_counter()
+            cpu_began = _cpu_seconds()
             sampler.start()
             size = 0
             with open(os.devnull, "wb") as sink:
@@ -265,6 +282,7 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
                     size += len(chunk)
                     sink.write(chunk)
             elapsed = time.perf_counter() - unlocked_at
+            cpu = _cpu_seconds() - cpu_began
             count = prepared.responses
         del Study
     return {
@@ -273,9 +291,75 @@ def worker(url: str, mode: str, recovery: str) -> dict[str, Any]:
         "seconds": elapsed,
         "unlock_seconds": unlocked_at - began,
         "per_s": count / elapsed if elapsed else 0.0,
+        "cpu_seconds": cpu,
+        "per_cpu_s": count / cpu if cpu else 0.0,
         "zip_mb": size / 1e6,
         "baseline_mb": baseline,
         "peak_mb": sampler.stop(),
+    }
+
+
+def native_memory(rows: int) -> dict[str, Any]:
+    """Peak resident memory of one .sav and .dta file of ``rows`` daily-diary rows, written as
+    the export writes them (NativeTable, then pyreadstat into a memory file); in this process,
+    which must be a fresh one. Records are made here: no database, no key."""
+    from app.exports import native
+    from app.exports.columns import wide_columns
+    from app.exports.model import ExportOptions, Record, VersionInfo
+    from app.instruments.loader import load_instrument
+
+    path = Path(__file__).resolve().parents[1] / "instruments" / "daily_symptom_diary.yaml"
+    instrument, _problems = load_instrument(path)
+    version = VersionInfo(instrument.id, instrument.version, "0" * 64, instrument)
+    columns = wide_columns(version, ExportOptions())
+    rng = random.Random(14)
+    start = dt.datetime(2026, 1, 1, 18, tzinfo=dt.UTC)
+    paris = dt.timezone(dt.timedelta(hours=1))
+    baseline = _rss_mb()
+    sampler = PeakMemory()
+    sampler.start()
+    table = native.NativeTable(columns, "bench", limit=rows)
+    for n in range(rows):
+        pain = rng.randint(0, 10)
+        finished = start + dt.timedelta(minutes=37 * n)
+        table.add(
+            Record(
+                response_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                participant=f"P-{n // PER_PARTICIPANT:07d}",
+                site=("LYON", "LEEDS")[n % 2],
+                arm="A",
+                respondent_type="self",
+                answered_by="",
+                occasion=None,
+                started_at=finished - dt.timedelta(minutes=3),
+                finished_at=finished,
+                started_local=(finished - dt.timedelta(minutes=3)).astimezone(paris),
+                finished_local=finished.astimezone(paris),
+                time_zone="Europe/Paris",
+                language="en",
+                version=version,
+                answers={
+                    "fatigue": rng.randint(0, 10),
+                    "pain": pain,
+                    "sleep": rng.choice(["very_well", "well", "ok", "badly", "very_badly"]),
+                    "mood": rng.choice(["very_good", "good", "ok", "low", "very_low"]),
+                    **({"pain_where": ["head", "back"]} if pain else {}),
+                },
+                scores={},
+            )
+        )
+    held = _rss_mb() - baseline
+    for write in (table.write_sav, table.write_dta):
+        with native.memory_file() as (_fd, memory_path):
+            write(memory_path)
+    peak = sampler.stop() - baseline
+    return {
+        "rows": rows,
+        "columns": len(columns),
+        "held_mb": held,
+        "peak_mb": peak,
+        "bytes_per_row": peak * 1e6 / rows,
+        "limit_rows": native.max_rows_of(len(columns)),
     }
 
 
@@ -297,16 +381,30 @@ def _measure(url: str, mode: str, recovery: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m bench {NAME}", description=DESCRIPTION)
     parser.add_argument("--sizes", default="10000,100000", help="responses, comma-separated")
-    parser.add_argument("--modes", default="unseal,csv,bundle")
+    parser.add_argument("--modes", default="unseal,csv,streamed,bundle")
+    parser.add_argument(
+        "--native-rows",
+        type=int,
+        help="only measure the memory of one .sav/.dta file of this many rows, and exit",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.native_rows:
+        r = native_memory(args.native_rows)
+        print(
+            f"{r['rows']:,} rows x {r['columns']} columns: held {r['held_mb']:.0f} MB, peak "
+            f"{r['peak_mb']:.0f} MB above base while writing .sav then .dta "
+            f"({r['bytes_per_row']:,.0f} bytes a row); limit {r['limit_rows']:,} rows"
+        )
+        return 0
     if args.worker:
         print(json.dumps(worker(args.url, args.worker, sys.stdin.read().strip())))
         return 0
     base = os.environ.get("CHORUS_BENCH_DATABASE_URL")
     print(
-        f"{'responses':>10} {'mode':>7} {'resp/s':>9} {'% unseal':>8} {'seconds':>8} {'ZIP MB':>7} {'peak MB':>8} {'base MB':>8}"
+        f"{'responses':>10} {'mode':>8} {'resp/s':>9} {'% unseal':>8} {'resp/cpu-s':>10} "
+        f"{'% unseal':>8} {'seconds':>8} {'ZIP MB':>7} {'peak MB':>8} {'base MB':>8}"
     )
     with tempfile.TemporaryDirectory() as folder:
         for size in (int(s) for s in args.sizes.split(",")):
@@ -318,14 +416,16 @@ def main(argv: list[str]) -> int:
                 f"(filled in {time.perf_counter() - began:,.0f} s)",
                 flush=True,
             )
-            unseal_rate = None
+            unseal: dict[str, Any] | None = None
             for mode in args.modes.split(","):
                 r = _measure(url, mode, filled["recovery"])
                 if mode == "unseal":
-                    unseal_rate = r["per_s"]
-                share = f"{100 * r['per_s'] / unseal_rate:.0f}%" if unseal_rate else "-"
+                    unseal = r
+                share = f"{100 * r['per_s'] / unseal['per_s']:.0f}%" if unseal else "-"
+                cpu_share = f"{100 * r['per_cpu_s'] / unseal['per_cpu_s']:.0f}%" if unseal else "-"
                 print(
-                    f"{size:>10} {mode:>7} {r['per_s']:>9,.0f} {share:>8} {r['seconds']:>8.1f} "
+                    f"{size:>10} {mode:>8} {r['per_s']:>9,.0f} {share:>8} "
+                    f"{r['per_cpu_s']:>10,.0f} {cpu_share:>8} {r['seconds']:>8.1f} "
                     f"{r['zip_mb']:>7.1f} {r['peak_mb']:>8.0f} {r['baseline_mb']:>8.0f}",
                     flush=True,
                 )

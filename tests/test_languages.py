@@ -12,7 +12,7 @@ from babel import Locale
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.api.settings_schemas import LanguageSchema
+from app.api.me_settings import LanguageSchema
 from app.participants.preferences import APP_LANGUAGES
 from app.web.site.forms import PARTICIPANT_LANGUAGES
 from tests.conftest import make_settings

@@ -93,7 +93,19 @@ class ExportRecordSchema(ma.Schema):
     parameters = ma.fields.Dict(dump_only=True, metadata={"description": "What was asked for"})
     profile = ma.fields.String(dump_only=True, metadata={"description": "De-identification"})
     status = ma.fields.String(
-        dump_only=True, metadata={"enum": ["running", "completed", "incomplete"]}
+        dump_only=True,
+        metadata={
+            "enum": ["running", "completed", "incomplete", "failed"],
+            "description": "incomplete: the receiver stopped reading; failed: see failure",
+        },
+    )
+    failure = ma.fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"enum": list(exports.FAILURES), "description": "Why a failed export failed"},
+    )
+    failure_reason = ma.fields.Method(
+        "_reason", dump_only=True, allow_none=True, metadata={"type": "string"}
     )
     responses = ma.fields.Integer(dump_only=True)
     progress_done = ma.fields.Integer(
@@ -104,6 +116,9 @@ class ExportRecordSchema(ma.Schema):
     manifest_sha256 = ma.fields.String(dump_only=True, allow_none=True)
     started_at = ma.fields.AwareDateTime(dump_only=True)
     finished_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+
+    def _reason(self, record: Any) -> str | None:
+        return exports.FAILURES.get(record.failure) if record.failure else None
 
 
 @blp.get("/")

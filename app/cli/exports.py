@@ -5,6 +5,10 @@ on a terminal and read from the first line of standard input otherwise, never ta
 argument. The ZIP goes to ``FILE.part`` and is renamed when complete, so a failed export
 leaves no file; ``--out -`` writes to standard output (e.g. through ssh, leaving nothing on
 the server). A progress bar is shown when standard error is a terminal.
+
+An export that fails says why, removes its partial file and exits 1; running the same command
+again retries it from the start (a ``FILE.part`` left by a killed run is overwritten, never
+appended to). ``--history`` lists the study's exports with their status and any failure.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 
 @click.command("export")
 @click.option("--study", "slug", required=True, metavar="SLUG")
-@click.option("--out", "out_path", required=True, metavar="FILE.zip", help="'-' for stdout.")
+@click.option("--out", "out_path", metavar="FILE.zip", help="'-' for stdout.")
+@click.option("--history", "show_history", is_flag=True, help="List the study's exports and exit.")
 @click.option(
     "--holder",
     "holder_email",
@@ -80,7 +85,8 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 @with_appcontext
 def export_command(
     slug: str,
-    out_path: str,
+    out_path: str | None,
+    show_history: bool,
     holder_email: str | None,
     formats: tuple[str, ...],
     sites: tuple[str, ...],
@@ -96,6 +102,11 @@ def export_command(
 ) -> None:
     """Export a study's responses as one ZIP (CSV + codebook, SPSS, Stata, R, SAS, FHIR, ODM)."""
     cfg = settings()
+    if show_history:
+        _print_history(slug)
+        return
+    if not out_path:
+        raise click.UsageError("Missing option '--out' (or give --history).")
     if delimiter == decimal:
         raise click.UsageError(
             "--delimiter and --decimal must differ (use ; with a decimal comma)."
@@ -162,6 +173,16 @@ def export_command(
                     bar.update(now_shown - shown)
                     shown = now_shown
         stream.flush()
+    except exports.ExportFailed as error:
+        if not to_stdout:
+            stream.close()
+            partial.unlink(missing_ok=True)
+        click.echo(
+            f"error: export {prepared.export_id} failed ({error.failure}): {error} "
+            "Nothing was kept; run the same command again to retry.",
+            err=True,
+        )
+        sys.exit(1)
     except BaseException:
         if not to_stdout:
             stream.close()
@@ -177,3 +198,25 @@ def export_command(
         f"manifest sha256 {prepared.result.manifest_sha256}",
         err=to_stdout,
     )
+
+
+def _print_history(slug: str) -> None:
+    session = db.session()
+    study = keys.study_by_slug(session, slug)
+    records = exports.history(session, None, study)
+    session.commit()  # abandoned exports found while listing are now marked failed
+    if not records:
+        click.echo(f"No export of {slug} yet.")
+        return
+    for record in records:
+        started = record.started_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        line = (
+            f"{started}  {record.id}  {record.status:<10}  {record.responses:>8} response(s)  "
+            f"{record.channel}:{record.actor}  {','.join(record.parameters.get('formats') or ())}"
+        )
+        if record.manifest_sha256:
+            line += f"  sha256 {record.manifest_sha256}"
+        click.echo(line)
+        if record.status == "failed":
+            reason = exports.FAILURES.get(record.failure or "", exports.FAILURES["error"])
+            click.echo(f"    failed ({record.failure}): {reason}")

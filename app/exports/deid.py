@@ -30,6 +30,7 @@ class Deidentifier:
         self.profile = profile
         self._key = key
         self._study = study_id
+        self._shifts: dict[int, int] = {}  # an HMAC per participant, not per date
 
     def _mac(self, label: str) -> bytes:
         message = f"chorus/deid/v1/{self._study}/{label}".encode()
@@ -49,8 +50,13 @@ class Deidentifier:
 
     def shift_days(self, participant_id: int) -> int:
         """Days this participant's dates move back under the ``shifted`` profile (0-364)."""
-        digest = self._mac(f"shift/{participant_id}")
-        return int.from_bytes(digest[:8], "big") % (MAX_SHIFT_DAYS + 1)
+        days = self._shifts.get(participant_id)
+        if days is None:
+            digest = self._mac(f"shift/{participant_id}")
+            days = self._shifts[participant_id] = int.from_bytes(digest[:8], "big") % (
+                MAX_SHIFT_DAYS + 1
+            )
+        return days
 
     def moment(self, value: dt.datetime | None, participant_id: int) -> Any:
         """A date-time of this participant's, as the profile lets it out."""

@@ -133,8 +133,13 @@ class Progress:
 
 
 def utc_iso(value: Any) -> str:
+    if type(value) is dt.datetime:
+        # isoformat, not strftime: several times faster, and this runs for several cells per
+        # row. Values from the database are UTC already: only the "+00:00" becomes "Z".
+        if value.tzinfo is dt.UTC:
+            return value.isoformat(timespec="seconds")[:-6] + "Z"
+        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
     if isinstance(value, dt.datetime):
-        # isoformat, not strftime: several times faster, and this runs twice per row.
         return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
     return "" if value is None else str(value)
 

@@ -2,7 +2,12 @@
 
 Progress lives on the row too (``responses_done`` out of ``responses_total``, counted once
 per pass over the data), updated every few seconds while the ZIP streams, so any web worker
-can show it."""
+can show it.
+
+An export that stops on an error ends "failed" with a ``failure`` code (never an error
+message, which could quote data); the process running it refreshes ``heartbeat_at`` while it
+lives, so one that crashed or was killed is found and marked "failed" ("abandoned") too.
+"incomplete" is left for a download its receiver stopped reading."""
 
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ class ExportRecord(Base):
     __tablename__ = "export_records"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('running', 'completed', 'incomplete')", name="known_export_status"
+            "status IN ('running', 'completed', 'incomplete', 'failed')",
+            name="known_export_status",
         ),
     )
 
@@ -40,3 +46,5 @@ class ExportRecord(Base):
     manifest_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    failure: Mapped[str | None] = mapped_column(String(32), default=None)  # service.FAILURES
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(default=None)

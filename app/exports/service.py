@@ -5,6 +5,13 @@ unlock and the "export.started" audit event are then on record before the first 
 streams :meth:`PreparedExport.chunks`, which records "export.completed" with the manifest's
 checksum after the last byte. A wrong passphrase raises ``KeyUnlockFailed`` after the failed
 attempt is audited; nothing is exported.
+
+No export stays "running" forever: an error in the stream ends it "failed" with a reason code
+from :data:`FAILURES` (and raises :class:`ExportFailed`, whose message quotes no data), and
+while it streams a thread refreshes its heartbeat; :func:`fail_abandoned`, run whenever the
+history, a progress or a new export is read, marks "failed" ("abandoned") any export whose
+process stopped beating (a crash, a kill, a restart). Retrying is exporting again: nothing of
+the failed run is kept or reused (its spills were anonymous files that died with it).
 """
 
 from __future__ import annotations
@@ -12,7 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
+import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +30,8 @@ from importlib import metadata
 from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app import access, crypto
@@ -29,10 +40,13 @@ from app.accounts.models import StaffUser
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import Forbidden, Invalid, NotFound
+from app.exports import native
+from app.exports.columns import wide_columns
 from app.exports.deid import Deidentifier
 from app.exports.engine import ExportResult, StudyInfo, stream_export
 from app.exports.model import ExportOptions, Occasion, Profile, Progress, Record, VersionInfo
 from app.exports.models import ExportRecord
+from app.exports.native import NativeTooLarge
 from app.library.models import InstrumentVersion
 from app.library.service import instrument_of
 from app.participants.models import Participant, StudyInstrument
@@ -43,6 +57,57 @@ from app.studies.models import Site, Study
 
 PROGRESS_EVERY_SECONDS: Final = 2.0
 BATCH: Final = 500
+# A running export's process writes its heartbeat this often; one silent for ABANDONED_AFTER
+# is taken for dead. Generous, because one step can hold the interpreter for a while (a large
+# .sav written by pyreadstat) and a wrongly "failed" export would then end "completed" anyway.
+HEARTBEAT_SECONDS: Final = 15.0
+ABANDONED_AFTER: Final = dt.timedelta(minutes=5)
+
+# Why an export failed, in words a data manager can act on. Codes are stored and shown; an
+# exception's own message never is (it could quote an answer).
+FAILURES: Final[dict[str, str]] = {
+    "abandoned": "The process running the export stopped (a crash, a restart or a kill) "
+    "before it finished.",
+    "unreadable_response": "A stored response could not be opened with the study key "
+    "(damaged, or sealed to another key). Ask the server's operator to check the responses.",
+    "database": "The database failed while the export was being read.",
+    "too_large": "An SPSS or Stata file would hold more rows than the server allows in one "
+    "file. Export fewer rows at a time (a date range or sites), or choose CSV.",
+    "out_of_memory": "The server ran out of memory.",
+    "error": "An unexpected error stopped the export. The server's log names this export's id.",
+}
+
+log = logging.getLogger(__name__)
+
+
+class ExportFailed(Exception):
+    """An export stopped on an error; ``failure`` is a key of :data:`FAILURES`. The message
+    is the readable reason, never the original error's text."""
+
+    def __init__(self, failure: str) -> None:
+        super().__init__(FAILURES[failure])
+        self.failure = failure
+
+
+def failure_of(error: BaseException) -> str:
+    if isinstance(error, crypto.EnvelopeError):
+        return "unreadable_response"
+    if isinstance(error, SQLAlchemyError):
+        return "database"
+    if isinstance(error, NativeTooLarge):
+        return "too_large"
+    if isinstance(error, MemoryError):
+        return "out_of_memory"
+    return "error"
+
+
+def _where(error: BaseException) -> str:
+    """The innermost frame of an error as file:line, for the operator: no message, no values."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "?"
+    frame = frames[-1]
+    return f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
 
 
 @dataclass(frozen=True)
@@ -92,10 +157,14 @@ class PreparedExport:
         self.filename = f"chorus-{self.record.parameters['study']}-{self.record.id[:8]}.zip"
 
     def chunks(self, commit: Callable[[], None]) -> Iterator[bytes]:
-        """The ZIP, chunk by chunk; records completion (and commits) after the last byte."""
+        """The ZIP, chunk by chunk; records the end (and commits) after the last byte, or
+        "failed" with a reason if the stream raised (then raises :class:`ExportFailed`)."""
         assert self._stream is not None and self._session is not None
         session, size, complete = self._session, 0, False
+        failure: str | None = None
         commit()  # the edge has committed already; this makes "before the first byte" certain
+        heartbeat = _Heartbeat(cast(Engine, session.get_bind()), self.export_id)
+        heartbeat.start()
         # One consistent snapshot for every pass, without holding SQLite's write lock (the
         # progress writer and everyone else keep writing); no effect on PostgreSQL.
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
@@ -104,36 +173,139 @@ class PreparedExport:
                 size += len(chunk)
                 yield chunk
             complete = True
+        except Exception as error:
+            failure = failure_of(error)
+            log.error(
+                "export %s failed: %s (%s at %s)",
+                self.export_id,
+                failure,
+                type(error).__name__,
+                _where(error),
+            )
+            # Not chained: the original's message could quote an answer, and servers log
+            # what escapes a streamed response.
+            raise ExportFailed(failure) from None
         finally:
-            self._finish(session, complete, size, commit)
+            heartbeat.stop()
+            self._finish(session, complete, failure, size, commit)
 
     def _finish(
-        self, session: Session, complete: bool, size: int, commit: Callable[[], None]
+        self,
+        session: Session,
+        complete: bool,
+        failure: str | None,
+        size: int,
+        commit: Callable[[], None],
     ) -> None:
         session.rollback()  # ends the read snapshot; nothing was written in it
         record = session.get(ExportRecord, self.export_id)
         if record is None:  # pragma: no cover - the row was committed by the edge
             return
-        record.status = "completed" if complete else "incomplete"
+        session.refresh(record)  # the heartbeat and progress were written on other connections
+        if complete:
+            status, action = "completed", "export.completed"
+        elif failure is not None:
+            status, action = "failed", "export.failed"
+        else:
+            status, action = "incomplete", "export.interrupted"
+        record.status = status
+        # A slow step can outlast the heartbeat's limit: an export wrongly taken for abandoned
+        # that finishes after all says what really happened.
+        record.failure = failure
         record.finished_at = utcnow()
         record.zip_bytes = size
         record.progress_done = self.progress.done
         record.progress_total = self.progress.total
         if complete:
             record.manifest_sha256 = self.result.manifest_sha256
+        details: dict[str, Any] = {
+            "export_id": record.id,
+            "manifest_sha256": self.result.manifest_sha256 if complete else None,
+            "zip_bytes": size,
+            "files": len(self.result.files),
+        }
+        if failure is not None:
+            details["failure"] = failure
         audit.record(
             session,
             actor=record.actor,
-            action="export.completed" if complete else "export.interrupted",
+            action=action,
             target=f"study:{record.study_id}",
-            details={
-                "export_id": record.id,
-                "manifest_sha256": self.result.manifest_sha256 if complete else None,
-                "zip_bytes": size,
-                "files": len(self.result.files),
-            },
+            details=details,
         )
         commit()
+
+
+class _Heartbeat(threading.Thread):
+    """Refreshes a running export's ``heartbeat_at`` on its own connection while this process
+    lives. A thread, not the stream's own loop: a download the client reads slowly, or one
+    long step, leaves the stream suspended while the process is well."""
+
+    def __init__(self, engine: Engine, export_id: str) -> None:
+        super().__init__(name=f"export-heartbeat-{export_id[:8]}", daemon=True)
+        self._engine = engine
+        self._export_id = export_id
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_SECONDS):
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(
+                        update(ExportRecord)
+                        .where(ExportRecord.id == self._export_id, ExportRecord.status == "running")
+                        .values(heartbeat_at=utcnow())
+                    )
+            except SQLAlchemyError as error:  # the next beat tries again
+                log.warning("export %s heartbeat: %s", self._export_id, type(error).__name__)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=HEARTBEAT_SECONDS)
+
+
+def fail_abandoned(session: Session, now: dt.datetime | None = None) -> list[str]:
+    """Mark "failed" ("abandoned") every running export whose process stopped beating for
+    :data:`ABANDONED_AFTER`, with an ``export.failed`` audit event each; returns their ids.
+
+    Safe to run from many workers at once: each row changes only while it is still running
+    (a conditional UPDATE), and only the worker that changed it records the event. The caller
+    commits."""
+    now = now or utcnow()
+    limit = now - ABANDONED_AFTER
+    silent = or_(
+        ExportRecord.heartbeat_at < limit,
+        ExportRecord.heartbeat_at.is_(None) & (ExportRecord.started_at < limit),
+    )
+    found = session.execute(
+        select(ExportRecord.id, ExportRecord.actor, ExportRecord.study_id).where(
+            ExportRecord.status == "running", silent
+        )
+    ).all()
+    failed = []
+    for export_id, actor, study_id in found:
+        changed = session.execute(
+            update(ExportRecord)
+            .where(ExportRecord.id == export_id, ExportRecord.status == "running", silent)
+            .values(status="failed", failure="abandoned", finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(changed, "rowcount", 0) != 1:
+            continue  # another worker got there first, or it finished meanwhile
+        audit.record(
+            session,
+            actor="system",
+            action="export.failed",
+            target=f"study:{study_id}",
+            details={"export_id": export_id, "failure": "abandoned", "exported_by": actor},
+            now=now,
+        )
+        failed.append(export_id)
+    if failed:
+        log.warning("exports marked abandoned: %s", ", ".join(failed))
+        session.expire_all()  # loaded rows must show what was just written
+    return failed
 
 
 def _resolve_versions(
@@ -224,6 +396,7 @@ def prepare(
     chose beforehand (a random UUID), so a page can poll this export's progress while its
     download streams; a new one when absent."""
     now = now or utcnow()
+    fail_abandoned(session, now)
     export_id = _fresh_export_id(session, export_id)
     study = keys.study_by_slug(session, request.study_slug)
     profile = _choose_profile(study, user, request.profile)
@@ -241,10 +414,6 @@ def prepare(
         raise Invalid(errors={"until": ["Must not be before since."]})
     options = ExportOptions(**{**request.options.__dict__, "profile": profile})
 
-    unlocked = keys.unlock(session, study, credential, purpose="export")
-    decrypt = crypto.decryptor_for_export(unlocked)
-    del unlocked
-
     site_ids = [s.id for s in sites]
     version_ids = {info.stem: row.id for row, info in versions}
     filters = _filters(study, site_ids, list(version_ids.values()), request.since, request.until)
@@ -257,6 +426,11 @@ def prepare(
         ).all()
     )
     counts = {info.stem: int(counted.get(row.id, 0)) for row, info in versions}
+    _check_native_size(options, [info for _row, info in versions], counts)
+
+    unlocked = keys.unlock(session, study, credential, purpose="export")
+    decrypt = crypto.decryptor_for_export(unlocked)
+    del unlocked
     parameters: dict[str, Any] = {
         "study": study.slug,
         "formats": sorted(options.effective_formats),
@@ -282,6 +456,7 @@ def prepare(
         profile=profile.value,
         responses=sum(counts.values()),
         started_at=now,
+        heartbeat_at=now,
     )
     session.add(record)
     audit.record(
@@ -320,6 +495,31 @@ def prepare(
     )
     record.progress_total = 0
     return prepared
+
+
+def _check_native_size(
+    options: ExportOptions, versions: Sequence[VersionInfo], counts: dict[str, int]
+) -> None:
+    """.sav/.dta files are written whole from memory: refuse, before anything is unlocked or
+    written, an export whose file for one instrument version would pass the limit."""
+    if not options.effective_formats & {"spss", "stata"}:
+        return
+    over = []
+    for version in versions:
+        limit = native.max_rows_of(len(wide_columns(version, options)))
+        if counts.get(version.stem, 0) > limit:
+            over.append(f"{version.stem}: {counts[version.stem]:,} of at most {limit:,}")
+    if over:
+        raise Invalid(
+            errors={
+                "formats": [
+                    "SPSS and Stata files are written whole in the server's memory, which "
+                    f"limits the responses of one questionnaire version ({'; '.join(over)}). "
+                    "Narrow the dates or sites, or leave SPSS and Stata out: the other formats "
+                    "have no such limit."
+                ]
+            }
+        )
 
 
 def _fresh_export_id(session: Session, chosen: str | None) -> str:
@@ -386,6 +586,8 @@ def _record_source(
     deid: Deidentifier,
 ) -> Callable[[Sequence[str] | None, Literal["time", "participant"]], Iterator[Record]]:
     by_id = {version_id: info for version_id, info in versions.values()}
+    study_text = str(study_id)  # the seal context's parts, made once rather than per row
+    bound = {v: f"{i.key}@{i.version}#{i.content_hash}" for v, i in by_id.items()}
     zones: dict[str, ZoneInfo] = {}
 
     def records(
@@ -425,7 +627,17 @@ def _record_source(
         else:
             query = query.order_by(Response.finished_at, Response.id)
         # A server-side cursor on PostgreSQL (psycopg named cursor), batches on SQLite.
-        rows = session.execute(query.execution_options(yield_per=BATCH, stream_results=True))
+        # On the session's connection, not through the ORM: these are plain columns, and the
+        # ORM's per-row loading machinery cost more than the CSV cells of a response.
+        rows = session.connection().execute(
+            query.execution_options(yield_per=BATCH, stream_results=True)
+        )
+        # Closed however the pass ends: a server-side cursor left to the garbage collector
+        # (after a failed export) would complain from psycopg's __del__.
+        with rows:
+            yield from _records_of(rows)
+
+    def _records_of(rows: Any) -> Iterator[Record]:
         for row in rows:
             (
                 response_id,
@@ -450,9 +662,7 @@ def _record_source(
             ) = tuple(row)
             info = by_id[version_id]
             context = crypto.SealContext(
-                study_id=str(study_id),
-                response_id=response_id,
-                instrument_version=f"{info.key}@{info.version}#{info.content_hash}",
+                study_id=study_text, response_id=response_id, instrument_version=bound[version_id]
             )
             payload = decrypt(sealed, context)
             zone = zones.get(zone_name) or zones.setdefault(zone_name, ZoneInfo(zone_name))
@@ -509,16 +719,22 @@ def _visible_to(user: StaffUser, study: Study, record: ExportRecord) -> bool:
     return set(record.parameters.get("sites") or ()) <= own
 
 
-def history(session: Session, user: StaffUser, study: Study, limit: int = 50) -> list[ExportRecord]:
-    """Past exports of a study, newest first, for those who may export from it. Downloading
-    again means exporting again (and unlocking again): nothing of a past ZIP is kept."""
-    _require_export_access(user, study.id)
+def history(
+    session: Session, user: StaffUser | None, study: Study, limit: int = 50
+) -> list[ExportRecord]:
+    """Past exports of a study, newest first, for those who may export from it (``user`` None:
+    the server's command line, which sees them all). Downloading again means exporting again
+    (and unlocking again): nothing of a past ZIP is kept. Abandoned exports are marked failed
+    first (the caller commits)."""
+    if user is not None:
+        _require_export_access(user, study.id)
+    fail_abandoned(session)
     found = session.scalars(
         select(ExportRecord)
         .where(ExportRecord.study_id == study.id)
         .order_by(ExportRecord.started_at.desc())
     )
-    return [record for record in found if _visible_to(user, study, record)][:limit]
+    return [r for r in found if user is None or _visible_to(user, study, r)][:limit]
 
 
 @dataclass(frozen=True)
@@ -549,11 +765,14 @@ def progress_of(
 ) -> ExportRecord:
     """One export as last written (progress_done of progress_total, status): what the export
     page polls while the download streams. ``study_id``: the study the caller is looking at
-    (another study's export is "not found" there)."""
+    (another study's export is "not found" there). An abandoned one is marked failed first
+    (the caller commits)."""
     record = session.get(ExportRecord, export_id)
     if record is None or (study_id is not None and record.study_id != study_id):
         raise NotFound("No such export.")
     _require_export_access(user, record.study_id)
+    if record.status == "running":
+        fail_abandoned(session)
     session.refresh(record)
     study = session.get(Study, record.study_id)
     assert study is not None

@@ -21,7 +21,8 @@ function say(kind, body) {
   const template = form.getAttribute(`data-text-${kind}`) || '';
   const text = template
     .replace('{done}', String(body ? body.responses_done : 0))
-    .replace('{total}', String(body ? body.responses : 0));
+    .replace('{total}', String(body ? body.responses : 0))
+    .replace('{reason}', body && body.failure ? body.failure : '');
   if (output.textContent !== text) output.textContent = text;
 }
 
@@ -42,6 +43,9 @@ async function poll(token, state) {
         done = true;
       } else if (body.status === 'incomplete') {
         say('interrupted', body);
+        done = true;
+      } else if (body.status === 'failed') {
+        say('failed', body);
         done = true;
       } else {
         say('running', body);

@@ -46,7 +46,8 @@ def answered(site_world: SiteWorld, db_session: Session) -> SiteWorld:  # noqa: 
             channel="cli",
             parameters={"study": "fatigue", "formats": ["csv", "odm"], "sites": ["LYON"]},
             profile="year",
-            status="incomplete",
+            status="failed",  # a killed run: the history says why, for axe to check too
+            failure="abandoned",
             responses=1,
             zip_bytes=999,
         )
@@ -118,4 +119,8 @@ def test_axe_finds_nothing_on_the_export_pages(
     assert page.locator("#secret").input_value() == ""
     page.goto(f"{BASE}/history")
     assert_accessible(page, f"export history {locale}")
+    failure = page.locator("[data-export-failure]")
+    assert failure.count() == 1  # the command line's killed export says why, translated
+    words = "The process running" if locale == "en-GB" else "Le processus qui faisait"
+    assert words in failure.inner_text()
     context.close()

@@ -190,7 +190,12 @@ def test_download_then_history_lists_it_with_its_manifest_checksum_and_progress(
     checksum = hashlib.sha256(manifest_bytes).hexdigest()
 
     progress = client.get(f"{BASE}/{export_token}/progress.json").get_json()
-    assert progress == {"status": "completed", "responses": 2, "responses_done": 2}
+    assert progress == {
+        "status": "completed",
+        "responses": 2,
+        "responses_done": 2,
+        "failure": None,
+    }
 
     history = client.get(f"{BASE}/history").get_data(as_text=True)
     row = history.split(f'data-export-id="{export_token}"')[1].split("</tr>")[0]

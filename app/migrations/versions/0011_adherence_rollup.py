@@ -10,7 +10,7 @@ Also staff_users.time_zone (the zone staff pages show times in; 'UTC' for existi
 added with ADD COLUMN like 0005.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01 17:30:00
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -32,6 +32,27 @@ from app.web.site.blueprint import session as db_session
 from app.workspace import common
 
 
+def failure_texts() -> dict[str, str]:
+    """Why an export failed, for the history and the progress (codes: exports.FAILURES)."""
+    return {
+        "abandoned": _(
+            "The process running the export stopped (a crash, a restart or a kill) before it "
+            "finished."
+        ),
+        "unreadable_response": _(
+            "A stored response could not be opened with the study key (damaged, or sealed to "
+            "another key). Ask the server's operator to check the responses."
+        ),
+        "database": _("The database failed while the export was being read."),
+        "too_large": _(
+            "An SPSS or Stata file would hold more rows than the server allows in one file. "
+            "Export fewer rows at a time (a date range or sites), or choose CSV."
+        ),
+        "out_of_memory": _("The server ran out of memory."),
+        "error": _("An unexpected error stopped the export. The server's log names its id."),
+    }
+
+
 def _locale() -> str:
     return str(get_locale() or "en")
 
@@ -175,6 +196,7 @@ def export_progress(slug: str, export_id: str) -> Response:
         "status": record.status,
         "responses": record.responses,
         "responses_done": exports.responses_done(record),
+        "failure": failure_texts().get(record.failure or "") if record.failure else None,
     }
     db.session.commit()
     return jsonify(body)
@@ -185,4 +207,6 @@ def export_progress(slug: str, export_id: str) -> Response:
 def export_history(slug: str) -> str:
     study = common.study_for(db_session(), staff(), slug, Permission.EXPORT_DEIDENTIFIED)
     entries = exports.history_entries(db_session(), staff(), study)
-    return page("site/export_history.html", study, entries=entries)
+    html = page("site/export_history.html", study, entries=entries, failures=failure_texts())
+    db.session.commit()  # abandoned exports found while listing are now marked failed
+    return html
