@@ -343,9 +343,12 @@ class ParticipantDevices(MethodView):
     @blp.response(200, DeviceSchema(many=True))
     @_document()
     def get(self, slug: str, code: str) -> list[Device]:
-        """The participant's phones and those of their caregivers, revoked ones included."""
+        """The participant's phones and those of their caregivers, revoked ones included (the
+        view is audited)."""
         user, study = _study(slug)
-        return workspace.devices_of(db.session(), user, study, code)
+        devices = workspace.devices_of(db.session(), user, study, code)
+        db.session.commit()
+        return devices
 
 
 @blp.route("/<code>/devices/<int:device_id>/revoke")
@@ -372,8 +375,11 @@ class ParticipantCaregivers(MethodView):
     @blp.response(200, CaregiverLinkSchema(many=True))
     @_document()
     def get(self, slug: str, code: str) -> list[CaregiverLink]:
+        """The caregivers linked to the participant (the view is audited)."""
         user, study = _study(slug)
-        return workspace.caregivers_of(db.session(), user, study, code)
+        links = workspace.caregivers_of(db.session(), user, study, code)
+        db.session.commit()
+        return links
 
     @blp.arguments(CaregiverCreateSchema)
     @blp.response(201, CaregiverLinkSchema)

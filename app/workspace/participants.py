@@ -262,26 +262,31 @@ def participants_in_scope(
 def view_participant(session: Session, user: StaffUser, study: Study, code: str) -> Participant:
     """One participant as the API shows them; the view is audited."""
     participant = get_participant(session, user, study, code, Permission.VIEW_PARTICIPANTS)
-    audit.record(
-        session,
-        actor=common.actor(user),
-        action="participant.viewed",
-        target=f"participant:{participant.id}",
-    )
+    _audit_view(session, user, participant, "participant.viewed")
     return participant
 
 
 def devices_of(session: Session, user: StaffUser, study: Study, code: str) -> list[Device]:
-    """The participant's phones and those of their caregivers, revoked ones included."""
+    """The participant's phones and those of their caregivers, revoked ones included; the view
+    is audited."""
     participant = get_participant(session, user, study, code, Permission.VIEW_PARTICIPANTS)
+    _audit_view(session, user, participant, "participant.devices_viewed")
     return participants.devices_of_participant(session, participant)
 
 
 def caregivers_of(
     session: Session, user: StaffUser, study: Study, code: str
 ) -> list[CaregiverLink]:
+    """The caregivers linked to the participant; the view is audited."""
     participant = get_participant(session, user, study, code, Permission.VIEW_PARTICIPANTS)
+    _audit_view(session, user, participant, "participant.caregivers_viewed")
     return participants.caregivers_of(session, participant)
+
+
+def _audit_view(session: Session, user: StaffUser, participant: Participant, action: str) -> None:
+    audit.record(
+        session, actor=common.actor(user), action=action, target=f"participant:{participant.id}"
+    )
 
 
 def check_invitation_link(

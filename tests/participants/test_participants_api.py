@@ -132,6 +132,21 @@ def test_viewing_a_participant_is_audited(client, db_session):
     assert signed.client.get(url(rest="nobody")).status_code == 404
 
 
+def test_listing_devices_and_caregivers_is_audited(client, db_session):
+    study, signed = signed_admin(client, db_session)
+    p = make_participant(db_session, study, "A-9")
+    assert signed.client.get(url(rest="A-9/devices")).status_code == 200
+    assert signed.client.get(url(rest="A-9/caregivers")).status_code == 200
+    events = db_session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action.like("participant.%_viewed"))
+    ).all()
+    assert sorted(e.action for e in events) == [
+        "participant.caregivers_viewed",
+        "participant.devices_viewed",
+    ]
+    assert {e.target for e in events} == {f"participant:{p.id}"}
+
+
 def test_pause_resume_withdraw(client, db_session):
     study, signed = signed_admin(client, db_session)
     make_participant(db_session, study, "A-1")
