@@ -16,7 +16,8 @@ from app.audit.models import AuditEvent
 from app.db import utcnow
 from app.errors import Invalid
 from app.library.models import InstrumentVersion
-from app.reminders import due, schedules
+from app.reminders import due
+from app.reminders import study_schedules as schedules
 from app.reminders.models import Occurrence, StudySchedule, Timetable
 from app.responses.models import Alert
 from tests.workspace.world import World, csrf_of, published_version, sign_in_page
