@@ -113,11 +113,28 @@ def _failed(error: ChorusError, form: Any) -> None:
         if field is not None:
             field.errors = [*field.errors, *messages]
         else:  # a wording cell (text.self.fr) or the item as a whole: named in the summary
-            form.form_errors.extend(f"{key}: {message}" for message in messages)
+            where = _where_in_draft(key)
+            form.form_errors.extend(f"{where}: {message}" for message in messages)
     if error.message and not error.errors:
         form.form_errors.append(error.message)
     elif error.message and error.status == 409:
         form.form_errors.insert(0, error.message)
+
+
+_ITEM_KEY: Final = re.compile(r"item '(?P<item>[^']*)'(?: (?P<field>\S.*))?")
+
+
+def _where_in_draft(key: str) -> str:
+    """A place the services name in their errors, in the page's language: ``instrument``,
+    ``item 'pain'`` or ``item 'pain' show_when`` (field paths stay as the file spells them)."""
+    if key == "instrument":
+        return str(_("The instrument as a whole"))
+    found = _ITEM_KEY.fullmatch(key)
+    if found is None:
+        return _where_in_file(key)
+    if found["field"]:
+        return str(_("item '%(item)s' %(field)s", item=found["item"], field=found["field"]))
+    return str(_("item '%(item)s'", item=found["item"]))
 
 
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -270,6 +287,7 @@ def upload_draft(slug: str) -> tuple[str, int]:
                 form.file.errors = problems.pop("file")
             else:
                 form.file.errors = [error.message or _("This file cannot be used.")]
+            problems = {_where_in_draft(key): texts for key, texts in problems.items()}
             return _instruments_page(study, 422, upload_form=form, upload_problems=problems)
         db.session.commit()
         return (
@@ -1072,10 +1090,7 @@ def upload_translations(slug: str, draft_id: int) -> BaseResponse | tuple[str, i
                 else:
                     result = codesign.import_translations(db_session(), staff(), draft_id, text)
             except ChorusError as error:
-                _failed(error, form)
-                for row, messages in _flat(error.errors or {}).items():
-                    where = _where_in_file(row)
-                    form.form_errors.extend(f"{where}: {m}" for m in messages)
+                _failed(error, form)  # rows and lines named in the page's language
             else:
                 db.session.commit()
                 flash(
