@@ -53,6 +53,12 @@ from app.codesign.models import (
 from app.db import insert_unique, utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.instruments.canonical import content_hash
+from app.instruments.expressions import (
+    ExpressionError,
+    compile_expression,
+    normalize_value,
+    values_equal,
+)
 from app.instruments.loader import Problem, parse_instrument
 from app.instruments.model import Instrument
 from app.instruments.rendering import RenderError, render_instrument
@@ -1043,6 +1049,183 @@ def add_choice(
         position=len(members),
         revision=view.revision,
     )
+    return view
+
+
+def _own_or_shared_list(
+    parts: Mapping[str, DraftPart], part_key: str, choice_set: str | None
+) -> tuple[DraftPart, str, list[Any]]:
+    """The part holding the answer options, their path in it and the options themselves."""
+    part = parts.get(part_key)
+    if part is None:
+        raise NotFound(N_("This draft has no item '%(item)s'.", item=part_key))
+    if part_key != doc.INSTRUMENT_PART and isinstance(part.body.get("choices"), str):
+        raise Invalid(
+            errors={
+                "choice": [
+                    N_(
+                        "This question uses the shared answer list '%(name)s': change the "
+                        "options in that list.",
+                        name=part.body["choices"],
+                    )
+                ]
+            }
+        )
+    path = choice_list_path(part.body, part_key, choice_set)
+    members = doc.get_field(part.body, path)
+    return part, path, list(members) if isinstance(members, list) else []
+
+
+def _expression_fields(document: Mapping[str, Any]) -> Iterable[tuple[str, str, str]]:
+    """(part, field, source) of every expression of a document: skip logic of items and
+    pages, answer conditions, scoring conditions and alert rules."""
+    for page_index, page in enumerate(document.get("pages") or []):
+        if isinstance(page.get("show_when"), str):
+            yield doc.INSTRUMENT_PART, f"pages.{page_index}.show_when", page["show_when"]
+        for item in page.get("items") or []:
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("show_when"), str):
+                yield str(item.get("id")), "show_when", item["show_when"]
+            constraint = item.get("constraint")
+            if isinstance(constraint, dict) and isinstance(constraint.get("condition"), str):
+                yield str(item.get("id")), "constraint.condition", constraint["condition"]
+    for kind, key in (("scores", "when"), ("alerts", "when")):
+        for index, rule in enumerate(document.get(kind) or []):
+            if isinstance(rule, dict) and isinstance(rule.get(key), str):
+                yield doc.INSTRUMENT_PART, f"{kind}.{index}.{key}", rule[key]
+
+
+def _literals(ast: Any) -> Iterable[Any]:
+    if isinstance(ast, dict):
+        if "lit" in ast:
+            value = ast["lit"]
+            yield from value if isinstance(value, list) else [value]
+        for argument in ast.get("args") or []:
+            yield from _literals(argument)
+
+
+def _refuse_referenced_choice(
+    document: Mapping[str, Any], part_key: str, choice_set: str | None, value: Any
+) -> None:
+    """Refuse removing an option that an expression still compares an answer of its list
+    with (``pain_where == 'head'``): the loader cannot see that, the answers would."""
+    if part_key == doc.INSTRUMENT_PART:
+        users = {
+            str(item.get("id"))
+            for page in document.get("pages") or []
+            for item in page.get("items") or []
+            if isinstance(item, dict) and item.get("choices") == choice_set
+        }
+    else:
+        users = {part_key}
+    wanted = normalize_value(value)
+    uses = []
+    for part, field_path, source in _expression_fields(document):
+        try:
+            compiled = compile_expression(source)
+        except ExpressionError:
+            continue
+        if users & set(compiled.names) and any(
+            values_equal(normalize_value(literal), wanted) for literal in _literals(compiled.ast)
+        ):
+            uses.append(field_path if part == doc.INSTRUMENT_PART else f"{part} {field_path}")
+    if uses:
+        raise Invalid(
+            N_("Not removed: the instrument still uses this answer option."),
+            errors={
+                "choice": [
+                    N_(
+                        "%(where)s compares an answer with %(value)s. Change that first, then "
+                        "remove the option.",
+                        where=where,
+                        value=value,
+                    )
+                    for where in uses
+                ]
+            },
+        )
+
+
+def remove_choice(
+    session: Session,
+    user: StaffUser,
+    draft_id: int,
+    part_key: str,
+    *,
+    index: int,
+    expected_revision: int,
+    choice_set: str | None = None,
+) -> PartView:
+    """Remove the answer option at ``index`` of an item's own list (``part_key`` = the item
+    id) or of a shared list (``part_key = INSTRUMENT_PART``, ``choice_set`` = its name).
+    Refused if skip logic, a condition or an alert still compares answers with it, or if the
+    loader would refuse the list left (fewer than two options, ``max_choices``…); conflicts,
+    history and audit as for every edit of that part."""
+    draft = _load(session, user, draft_id, lock=True)
+    _require_author(user, draft.study_id)
+    _require_editable(draft)
+    parts = _parts(session, draft)
+    holder, path, members = _own_or_shared_list(parts, part_key, choice_set)
+    if isinstance(index, bool) or not 0 <= index < len(members):
+        raise NotFound(N_("This list has no answer option %(number)s.", number=index + 1))
+    removed = members[index]
+    value = removed.get("value") if isinstance(removed, dict) else removed
+    if holder.revision == expected_revision:
+        _refuse_referenced_choice(_document(parts), part_key, choice_set, value)
+    remaining = [member for position, member in enumerate(members) if position != index]
+    view, _changed = _apply(session, user, draft, part_key, {path: remaining}, expected_revision)
+    _audit(
+        session,
+        user,
+        "codesign.choice_removed",
+        draft,
+        part=part_key,
+        list=path,
+        position=index,
+        revision=view.revision,
+    )
+    return view
+
+
+def move_choice(
+    session: Session,
+    user: StaffUser,
+    draft_id: int,
+    part_key: str,
+    *,
+    index: int,
+    to: int,
+    expected_revision: int,
+    choice_set: str | None = None,
+) -> PartView:
+    """Move the answer option at ``index`` to position ``to`` (both from 0) in an item's own
+    list or a shared list; what answers store does not change, only the order people see.
+    Conflicts, history and audit as for every edit of that part."""
+    draft = _load(session, user, draft_id, lock=True)
+    _require_author(user, draft.study_id)
+    _require_editable(draft)
+    parts = _parts(session, draft)
+    _holder, path, members = _own_or_shared_list(parts, part_key, choice_set)
+    if isinstance(index, bool) or not 0 <= index < len(members):
+        raise NotFound(N_("This list has no answer option %(number)s.", number=index + 1))
+    if isinstance(to, bool) or not 0 <= to < len(members):
+        raise Invalid(errors={"position": [N_("Choose a place in the list for the option.")]})
+    order = list(members)
+    order.insert(to, order.pop(index))
+    view, changed = _apply(session, user, draft, part_key, {path: order}, expected_revision)
+    if changed:
+        _audit(
+            session,
+            user,
+            "codesign.choice_moved",
+            draft,
+            part=part_key,
+            list=path,
+            position=index,
+            to=to,
+            revision=view.revision,
+        )
     return view
 
 

@@ -256,6 +256,13 @@ def test_axe_finds_nothing_on_any_codesign_page(
         db_session, author, codesign_world.study, codesign_world.diary.id
     )
     codesign.add_comment(db_session, author, draft.id, "A first thought")
+    sleep = next(
+        p for p in codesign.get_draft(db_session, author, draft.id).items if p.key == "sleep"
+    )
+    # Skip logic that compares with an answer option: removing that option is refused.
+    codesign.edit(
+        db_session, author, draft.id, "sleep", {"show_when": "'head' in pain_where"}, sleep.revision
+    )
     db_session.commit()
     context = staff_context(browser, live_server, locale)
     page = context.new_page()
@@ -307,6 +314,16 @@ def test_axe_finds_nothing_on_any_codesign_page(
     page.wait_for_load_state("load")
     page.evaluate("window.scrollTo(0, 0)")
     assert_accessible(page, f"answer list with an error {locale}")
+    page.goto(base + f"/drafts/{draft.id}/items/pain_where")
+    page.locator("#option-order form[action$='/0/down'] button").click()
+    page.wait_for_url("**#option-order")
+    assert page.locator("#option-order tbody th code").all_inner_texts()[:2] == ["tummy", "head"]
+    assert_accessible(page, f"answer option moved {locale}")
+    page.locator("#option-order form[action$='/1/remove'] button").click()
+    page.locator(".error-summary").wait_for()
+    page.wait_for_load_state("load")
+    page.evaluate("window.scrollTo(0, 0)")
+    assert_accessible(page, f"answer option removal refused {locale}")
     page.goto(base + "/")
     page.locator("form[action$='/new'] button[type=submit]").click()
     page.locator(".error-summary").wait_for()

@@ -218,4 +218,10 @@ ALLOWED[("POST", _DRAFT + "/items/<part>/options")] = AUTHORS
 ALLOWED[("GET", _DRAFT + "/choice-sets/<name>")] = CO_DESIGNERS
 ALLOWED[("POST", _DRAFT + "/choice-sets/<name>")] = AUTHORS
 ALLOWED[("POST", _DRAFT + "/choice-sets/<name>/options")] = AUTHORS
+# Reordering and removing answer options.
+for _values in TARGET_VALUES.values():
+    _values["index"] = "0"
+    _values["action"] = "remove"
+ALLOWED[("POST", _DRAFT + "/items/<part>/options/<int:index>/<action>")] = AUTHORS
+ALLOWED[("POST", _DRAFT + "/choice-sets/<name>/options/<int:index>/<action>")] = AUTHORS
 ALLOWED[("GET", _DRAFT + "/translations.xlf")] = CO_DESIGNERS

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext
@@ -113,11 +113,28 @@ def _failed(error: ChorusError, form: Any) -> None:
         if field is not None:
             field.errors = [*field.errors, *messages]
         else:  # a wording cell (text.self.fr) or the item as a whole: named in the summary
-            form.form_errors.extend(f"{key}: {message}" for message in messages)
+            where = _where_in_draft(key)
+            form.form_errors.extend(f"{where}: {message}" for message in messages)
     if error.message and not error.errors:
         form.form_errors.append(error.message)
     elif error.message and error.status == 409:
         form.form_errors.insert(0, error.message)
+
+
+_ITEM_KEY: Final = re.compile(r"item '(?P<item>[^']*)'(?: (?P<field>\S.*))?")
+
+
+def _where_in_draft(key: str) -> str:
+    """A place the services name in their errors, in the page's language: ``instrument``,
+    ``item 'pain'`` or ``item 'pain' show_when`` (field paths stay as the file spells them)."""
+    if key == "instrument":
+        return str(_("The instrument as a whole"))
+    found = _ITEM_KEY.fullmatch(key)
+    if found is None:
+        return _where_in_file(key)
+    if found["field"]:
+        return str(_("item '%(item)s' %(field)s", item=found["item"], field=found["field"]))
+    return str(_("item '%(item)s'", item=found["item"]))
 
 
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -270,6 +287,7 @@ def upload_draft(slug: str) -> tuple[str, int]:
                 form.file.errors = problems.pop("file")
             else:
                 form.file.errors = [error.message or _("This file cannot be used.")]
+            problems = {_where_in_draft(key): texts for key, texts in problems.items()}
             return _instruments_page(study, 422, upload_form=form, upload_problems=problems)
         db.session.commit()
         return (
@@ -634,6 +652,7 @@ def _item_page(
     suggest_form: cf.SuggestForm | None = None,
     field_errors: dict[str, list[str]] | None = None,
     choice_form: cf.AddChoiceForm | None = None,
+    order_form: cf.ChoiceOrderForm | None = None,
 ) -> tuple[str, int]:
     body = dict(part.body)
     if choice_form is None:
@@ -670,6 +689,12 @@ def _item_page(
             conflict=conflict,
             suggest_form=suggest_form,
             choice_form=choice_form,
+            order_form=order_form or cf.ChoiceOrderForm(formdata=None),
+            order_members=body.get("choices") if isinstance(body.get("choices"), list) else [],
+            order_action=url_for(
+                "site.add_option", slug=study.slug, draft_id=view.draft.id, part=part.key
+            ),
+            order_revision=part.revision,
             comment_form=cf.CommentForm(),
             comment_paths=[
                 ("", _("The whole question")),
@@ -1065,10 +1090,7 @@ def upload_translations(slug: str, draft_id: int) -> BaseResponse | tuple[str, i
                 else:
                     result = codesign.import_translations(db_session(), staff(), draft_id, text)
             except ChorusError as error:
-                _failed(error, form)
-                for row, messages in _flat(error.errors or {}).items():
-                    where = _where_in_file(row)
-                    form.form_errors.extend(f"{where}: {m}" for m in messages)
+                _failed(error, form)  # rows and lines named in the page's language
             else:
                 db.session.commit()
                 flash(
@@ -1549,6 +1571,7 @@ def _choice_set_page(
     conflict: codesign.EditConflict | None = None,
     values: dict[str, Any] | None = None,
     field_errors: dict[str, list[str]] | None = None,
+    order_form: cf.ChoiceOrderForm | None = None,
 ) -> tuple[str, int]:
     members = view.instrument.body["choice_sets"][name]
     if option_form is None:
@@ -1573,6 +1596,12 @@ def _choice_set_page(
             values=values or {},
             field_errors=field_errors or {},
             used_by=users,
+            order_form=order_form or cf.ChoiceOrderForm(formdata=None),
+            order_members=members,
+            order_action=url_for(
+                "site.add_set_option", slug=study.slug, draft_id=view.draft.id, name=name
+            ),
+            order_revision=view.instrument.revision,
         ),
         status,
     )
@@ -1596,3 +1625,99 @@ def add_set_option(slug: str, draft_id: int, name: str) -> BaseResponse | tuple[
     return _choice_set_page(
         study, fresh, name, form, status, option_form=option_form, values=_labels_as_values()
     )
+
+
+_ORDER_ACTIONS: Final = ("up", "down", "remove")
+
+
+def _order_choice(
+    study: Study,
+    view: codesign.DraftView,
+    part_key: str,
+    choice_set: str | None,
+    index: int,
+    action: str,
+) -> tuple[cf.ChoiceOrderForm, int] | BaseResponse:
+    """Move an answer option one place up or down, or remove it; the form with the refusal
+    and its status if the service said no."""
+    if action not in _ORDER_ACTIONS:
+        abort(404)
+    form = cf.ChoiceOrderForm()
+    if not form.validate_on_submit():
+        abort(400)
+    revision = int(form.revision.data) if (form.revision.data or "").isdigit() else -1
+    with _saving(form, field="choice") as change:
+        if action == "remove":
+            codesign.remove_choice(
+                db_session(),
+                staff(),
+                view.draft.id,
+                part_key,
+                index=index,
+                expected_revision=revision,
+                choice_set=choice_set,
+            )
+        else:
+            codesign.move_choice(
+                db_session(),
+                staff(),
+                view.draft.id,
+                part_key,
+                index=index,
+                to=index - 1 if action == "up" else index + 1,
+                expected_revision=revision,
+                choice_set=choice_set,
+            )
+    if change.saved:
+        flash(_("Answer option removed.") if action == "remove" else _("Answer option moved."))
+        if choice_set is not None:
+            target = url_for(
+                "site.choice_set", slug=study.slug, draft_id=view.draft.id, name=choice_set
+            )
+        else:
+            target = url_for("site.item", slug=study.slug, draft_id=view.draft.id, part=part_key)
+        return redirect(target + "#option-order")
+    if change.status == 404:
+        abort(404)
+    return form, change.status
+
+
+@bp.post(DRAFT + "/items/<part>/options/<int:index>/<action>")
+@signed_in
+def order_option(
+    slug: str, draft_id: int, part: str, index: int, action: str
+) -> BaseResponse | tuple[str, int]:
+    """Move an option of a question's own list up or down, or remove it."""
+    study = _study(slug)
+    _require_author(study)
+    view = _draft(study, draft_id)
+    _part(view, part)
+    result = _order_choice(study, view, part, None, index, action)
+    if not isinstance(result, tuple):
+        return result
+    order_form, status = result
+    fresh = _draft(study, draft_id)
+    current = _part(fresh, part)
+    item_form = cf.ItemForm(formdata=None)
+    item_form.revision.data = str(current.revision)
+    return _item_page(study, fresh, current, item_form, status, order_form=order_form)
+
+
+@bp.post(DRAFT + "/choice-sets/<name>/options/<int:index>/<action>")
+@signed_in
+def order_set_option(
+    slug: str, draft_id: int, name: str, index: int, action: str
+) -> BaseResponse | tuple[str, int]:
+    """Move an option of a shared answer list up or down, or remove it."""
+    study = _study(slug)
+    _require_author(study)
+    view = _draft(study, draft_id)
+    _choice_set_fields(view, name)
+    result = _order_choice(study, view, doc.INSTRUMENT_PART, name, index, action)
+    if not isinstance(result, tuple):
+        return result
+    order_form, status = result
+    fresh = _draft(study, draft_id)
+    form = cf.ChoiceSetForm(formdata=None)
+    form.revision.data = str(fresh.instrument.revision)
+    return _choice_set_page(study, fresh, name, form, status, order_form=order_form)

@@ -197,3 +197,9 @@ class ChoiceSetForm(FlaskForm):
     """A shared answer list: labels and scores are read by their field paths."""
 
     revision = HiddenField()
+
+
+class ChoiceOrderForm(FlaskForm):
+    """Move an answer option up or down, or remove it: the revision it was seen at."""
+
+    revision = HiddenField()
