@@ -124,7 +124,7 @@ def _cli_process(database_url: str, instance: Path, out: str) -> subprocess.Pope
     for fmt in sorted(ALL_FORMATS):
         args += ["--format", fmt]
     return subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", *args],
+        [sys.executable, "-c", "from app.cli.main import main; main()", *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
