@@ -64,6 +64,9 @@ def test_the_shell_hands_the_one_list_to_the_app(tmp_path: Path) -> None:
 
 def test_staff_forms_and_the_api_offer_exactly_the_app_languages() -> None:
     assert [choice.value for choice in PARTICIPANT_LANGUAGES] == list(APP_LANGUAGES)
+    # Each is named in itself, so a coordinator finds the family's language whatever their own.
+    names = {choice.value: choice.label for choice in PARTICIPANT_LANGUAGES}
+    assert (names["en"], names["fr"], names["ar"]) == ("English", "Français", "العربية")
     field = LanguageSchema().fields["language"]
     assert field.metadata["enum"] == list(APP_LANGUAGES)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -35,12 +36,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.errors import ChorusError
 from app.extensions import db
+from app.participants.preferences import APP_LANGUAGES
 
-# The participant app ships these languages; the letter is printed in one of them.
+# The participant app's languages (the one list), each named in itself: the letter is printed
+# in one of them.
 PARTICIPANT_LANGUAGES = [
-    SelectChoice("en", "English"),
-    SelectChoice("fr", "Français"),
-    SelectChoice("ar", "العربية"),
+    SelectChoice(code, (Locale.parse(code).get_display_name(code) or code).capitalize())
+    for code in APP_LANGUAGES
 ]
 
 
