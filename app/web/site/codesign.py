@@ -5,9 +5,11 @@ access and records the audit event."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
@@ -839,6 +841,54 @@ def _settings_errors(
     return placed
 
 
+@dataclass
+class _InstrumentEdit:
+    """How a whole-instrument edit went, and what its page shows again when it was refused."""
+
+    view: codesign.DraftView
+    saved: bool = False
+    status: int = 200
+    conflict: codesign.EditConflict | None = None
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    field_errors: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+def _edit_instrument(
+    study: Study,
+    view: codesign.DraftView,
+    form: cf.SettingsForm | cf.ChoiceSetForm,
+    changes: dict[str, Any],
+    revision: int,
+) -> _InstrumentEdit:
+    """Saves `changes` to the instrument part (settings, shared answer lists). A conflicting
+    edit shows the fresh draft with both versions (409); a refused one keeps what was typed,
+    with the reasons beside their fields (422)."""
+    draft_id = view.draft.id
+    try:
+        codesign.edit(db_session(), staff(), draft_id, doc.INSTRUMENT_PART, changes, revision)
+    except codesign.EditConflict as error:
+        db.session.rollback()
+        fresh = _draft(study, draft_id)
+        form.revision.data = str(fresh.instrument.revision)
+        form.form_errors.append(_say(error.message))
+        return _InstrumentEdit(fresh, status=409, conflict=error)
+    except ChorusError as error:
+        if error.status != 422:
+            raise
+        db.session.rollback()
+        _localize(error)
+        if not error.errors:
+            form.form_errors.append(error.message or "")
+        return _InstrumentEdit(
+            view,
+            status=error.status,
+            values=dict(request.form),
+            field_errors=_flat(error.errors or {}),
+        )
+    db.session.commit()
+    return _InstrumentEdit(view, saved=True)
+
+
 @bp.route(DRAFT + "/settings", methods=["GET", "POST"])
 @signed_in
 def settings(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
@@ -861,27 +911,12 @@ def settings(slug: str, draft_id: int) -> BaseResponse | tuple[str, int]:
         if not changes:
             flash(_("Nothing was changed."))
             return redirect(url_for("site.settings", slug=slug, draft_id=draft_id))
-        try:
-            codesign.edit(db_session(), staff(), draft_id, doc.INSTRUMENT_PART, changes, revision)
-        except codesign.EditConflict as error:
-            db.session.rollback()
-            view = _draft(study, draft_id)
-            form.revision.data = str(view.instrument.revision)
-            form.form_errors.append(_say(error.message))
-            conflict, status = error, 409
-        except ChorusError as error:
-            if error.status != 422:
-                raise
-            db.session.rollback()
-            _localize(error)
-            values, status = dict(request.form), error.status
-            field_errors = _settings_errors(view, _flat(error.errors or {}))
-            if not error.errors:
-                form.form_errors.append(error.message or "")
-        else:
-            db.session.commit()
+        edit = _edit_instrument(study, view, form, changes, revision)
+        if edit.saved:
             flash(_("Saved."))
             return redirect(url_for("site.settings", slug=slug, draft_id=draft_id))
+        view, status, conflict, values = edit.view, edit.status, edit.conflict, edit.values
+        field_errors = _settings_errors(view, edit.field_errors)
     return (
         page(
             "site/codesign/settings.html",
@@ -1524,29 +1559,12 @@ def choice_set(slug: str, draft_id: int, name: str) -> BaseResponse | tuple[str,
         if field_errors:
             values, status = dict(request.form), 422
         else:
-            try:
-                codesign.edit(
-                    db_session(), staff(), draft_id, doc.INSTRUMENT_PART, changes, revision
-                )
-            except codesign.EditConflict as error:
-                db.session.rollback()
-                view = _draft(study, draft_id)
-                form.revision.data = str(view.instrument.revision)
-                form.form_errors.append(_say(error.message))
-                conflict, status = error, 409
-            except ChorusError as error:
-                if error.status != 422:
-                    raise
-                db.session.rollback()
-                _localize(error)
-                values, status = dict(request.form), error.status
-                field_errors = _flat(error.errors or {})
-                if not error.errors:
-                    form.form_errors.append(error.message)
-            else:
-                db.session.commit()
+            edit = _edit_instrument(study, view, form, changes, revision)
+            if edit.saved:
                 flash(_("Saved. Every question that uses this list shows the change."))
                 return redirect(url_for("site.choice_set", slug=slug, draft_id=draft_id, name=name))
+            view, status, conflict = edit.view, edit.status, edit.conflict
+            values, field_errors = edit.values, edit.field_errors
     return _choice_set_page(
         study,
         view,
