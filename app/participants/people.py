@@ -14,7 +14,6 @@ import enum
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -140,27 +139,6 @@ def require_may_manage(session: Session, actor: str, participant: Participant) -
     if not may_manage(session, actor, participant):
         # Alike for "not there" and "not yours": codes of other sites cannot be probed.
         raise NotFound("No such participant.")
-
-
-def participant_for_staff(
-    session: Session,
-    memberships: Sequence[access.MembershipLike],
-    study: Study,
-    code: str,
-    permission: Permission,
-) -> Participant:
-    """The participant `code` of `study` for a staff member. Another site's participant gets
-    the same 404 as an unknown code, so codes of other sites cannot be listed by probing; a
-    visible participant the role may not act on is a 403."""
-    participant = session.scalar(
-        select(Participant).where(Participant.study_id == study.id, Participant.code == code)
-    )
-    if participant is None or not access.can(
-        memberships, Permission.VIEW_PARTICIPANTS, study.id, participant.site_id
-    ):
-        raise NotFound(f"Study '{study.slug}' has no participant '{code}'.")
-    access.require(memberships, permission, study.id, participant.site_id)
-    return participant
 
 
 def linked_children(session: Session, caregiver: Caregiver) -> list[Participant]:

@@ -137,9 +137,6 @@ from app.participants.people import (
     may_manage as may_manage,
 )
 from app.participants.people import (
-    participant_for_staff as participant_for_staff,
-)
-from app.participants.people import (
     people_for_device as people_for_device,
 )
 from app.participants.people import (
