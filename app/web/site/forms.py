@@ -182,8 +182,9 @@ class Change:
 @contextmanager
 def saving(form: FlaskForm, *, field: str) -> Iterator[Change]:
     """Runs the service call in its block as one change: commits it, or, when the service
-    refuses (a ChorusError), rolls back and puts the reasons beside the fields they name
-    (on `field` when they name none) so the page is shown again with them.
+    refuses the change (a ChorusError answering 409 or 422), rolls back and puts the reasons
+    beside the fields they name (on `field` when they name none) so the page is shown again
+    with them. Any other ChorusError (403, 404) goes on to the error handler.
 
         with forms.saving(form, field="code") as change:
             workspace.enrol(...)
@@ -194,6 +195,8 @@ def saving(form: FlaskForm, *, field: str) -> Iterator[Change]:
     try:
         yield change
     except ChorusError as error:
+        if error.status not in (409, 422):
+            raise  # a 403 or 404 is the page's answer, not a remark beside a field
         db.session.rollback()
         attach_errors(form, error.errors or {field: [error.message]})
         return
