@@ -1825,11 +1825,10 @@ def confirm_translation(
     return _part_view(part)
 
 
-def export_translations(
+def _translation_to_export(
     session: Session, user: StaffUser, draft_id: int, language: str
-) -> tuple[str, str]:
-    """``(file name, CSV text)`` of every text in ``language`` with its source, for a
-    translator's spreadsheet."""
+) -> tuple[Draft, TranslationReport, tr.LanguageStatus]:
+    """The draft, its translation report and `language`'s entries, for a translator's file."""
     report = translation_status(session, user, draft_id)
     status = next((s for s in report.languages if s.language == language), None)
     if status is None:
@@ -1843,7 +1842,15 @@ def export_translations(
                 ]
             }
         )
-    draft = _load(session, user, draft_id)
+    return _load(session, user, draft_id), report, status
+
+
+def export_translations(
+    session: Session, user: StaffUser, draft_id: int, language: str
+) -> tuple[str, str]:
+    """``(file name, CSV text)`` of every text in ``language`` with its source, for a
+    translator's spreadsheet."""
+    draft, _report, status = _translation_to_export(session, user, draft_id, language)
     return f"{draft.instrument_key}-{draft.version}-{language}.csv", tr.export_csv(status.entries)
 
 
@@ -1852,20 +1859,7 @@ def export_translations_xliff(
 ) -> tuple[str, bytes]:
     """``(file name, XLIFF 2.0 bytes)`` of every text in ``language`` with its source, for a
     translator's tool (see ``app.codesign.xliff``)."""
-    report = translation_status(session, user, draft_id)
-    status = next((s for s in report.languages if s.language == language), None)
-    if status is None:
-        raise Invalid(
-            errors={
-                "language": [
-                    N_(
-                        "'%(language)s' is not a translation language of this draft.",
-                        language=language,
-                    )
-                ]
-            }
-        )
-    draft = _load(session, user, draft_id)
+    draft, report, status = _translation_to_export(session, user, draft_id, language)
     name = f"{draft.instrument_key}-{draft.version}-{language}.xlf"
     data = xliff.export_xliff(
         status.entries,
